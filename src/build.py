@@ -1,0 +1,125 @@
+"""Config -> DataModule, LightningModule, callbacks and Trainer: the one wiring path that both
+`src.train` and `src.tune` use."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import lightning.pytorch as L
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
+
+from src.config import TrainConfig
+from src.data import MNISTDataModule
+from src.model import MLP, MLPClassifier
+
+# Lightning's advice for DataLoaders does not apply to in-memory tensor batches.
+warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+warnings.filterwarnings("ignore", message=".*`isinstance.*treespec.*")
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
+    lambda record: "litlogger" not in record.getMessage()  # an advert printed on every run
+)
+
+
+def configure_threads(processes_sharing_cpu: int = 1) -> int:
+    """Give this process its share of the cores: small matmuls collapse when oversubscribed."""
+    share = max(1, (os.cpu_count() or 1) // max(1, processes_sharing_cpu))
+    torch.set_num_threads(share)
+    return share
+
+
+def build_datamodule(cfg: TrainConfig) -> MNISTDataModule:
+    return MNISTDataModule(**dataclasses.asdict(cfg.data), shuffle_seed=cfg.seed)
+
+
+def pixel_stats(datamodule: MNISTDataModule) -> tuple[float, float]:
+    """Mean and std of the training pixels in [0, 1], for the network's built-in normalisation."""
+    pixels = torch.from_numpy(datamodule.arrays.train_x)
+    mean = pixels.double().mean().item() / 255.0
+    std = pixels.double().std().item() / 255.0
+    return mean, std
+
+
+def build_model(cfg: TrainConfig, datamodule: MNISTDataModule) -> MLPClassifier:
+    mean, std = pixel_stats(datamodule)
+    m = cfg.model
+    net = MLP(
+        in_features=datamodule.num_features,
+        num_classes=datamodule.num_classes,
+        hidden_dims=m.hidden_dims,
+        activation=m.activation,
+        dropout=m.dropout,
+        input_dropout=m.input_dropout,
+        batch_norm=m.batch_norm,
+        pixel_mean=mean,
+        pixel_std=std,
+    )
+    module = MLPClassifier(
+        net,
+        loss=m.loss,
+        label_smoothing=m.label_smoothing,
+        l2_penalty=m.l2_penalty,
+        l1_penalty=m.l1_penalty,
+        max_norm=m.max_norm,
+        optimizer=cfg.optimizer,
+        scheduler=cfg.scheduler,
+        num_classes=datamodule.num_classes,
+    )
+    module.train_config = dataclasses.asdict(cfg)
+    return module
+
+
+def build_callbacks(cfg: TrainConfig, checkpoint_dir: Path) -> list[Callback]:
+    has_val = cfg.data.val_size > 0
+    monitor = "val/acc" if has_val else "train/loss"
+    callbacks: list[Callback] = [
+        ModelCheckpoint(
+            dirpath=checkpoint_dir,
+            filename="best",
+            monitor=monitor,
+            mode="max" if has_val else "min",
+            save_last=True,
+            auto_insert_metric_name=False,
+        )
+    ]
+    es = cfg.early_stopping
+    if es.enabled and has_val:
+        callbacks.append(
+            EarlyStopping(es.monitor, min_delta=es.min_delta, patience=es.patience, mode=es.mode)
+        )
+    if cfg.trainer.enable_progress_bar:
+        callbacks.append(RichProgressBar(leave=True))
+    return callbacks
+
+
+def build_trainer(
+    cfg: TrainConfig,
+    logger: L.loggers.Logger | None,
+    checkpoint_dir: Path,
+    extra_callbacks: Sequence[Callback] = (),
+) -> L.Trainer:
+    options = dataclasses.asdict(cfg.trainer)
+    for optional in ("limit_train_batches", "limit_val_batches"):
+        if options[optional] is None:
+            options.pop(optional)
+    return L.Trainer(
+        **options,
+        logger=logger if logger is not None else False,
+        callbacks=[*build_callbacks(cfg, checkpoint_dir), *extra_callbacks],
+        log_every_n_steps=1,  # only epoch-level metrics are logged; no per-step cost
+        enable_model_summary=False,
+    )
+
+
+def device_name(trainer: L.Trainer) -> str:
+    device = trainer.strategy.root_device
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    import platform
+
+    return platform.processor() or platform.machine() or "cpu"

@@ -1,0 +1,297 @@
+"""The training configuration: one schema, derived from the type hints below.
+
+jsonargparse turns these dataclasses into `--config FILE`, dotted overrides
+(`--model.activation tanh`) and `--print_config`. The module imports no torch or Lightning, so
+`python -m src.train --help` and config validation stay fast.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+Activation = Literal["relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "identity"]
+Loss = Literal["cross_entropy", "nll", "mse", "bce", "hinge"]
+OptimizerName = Literal["sgd", "adam", "adamw", "rmsprop"]
+SchedulerName = Literal["none", "cosine", "step", "onecycle", "plateau"]
+Precision = Literal[
+    "32", "32-true", "64", "64-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true"
+]
+
+
+class ConfigError(ValueError):
+    """A config value outside what is allowed; the message names the key."""
+
+
+def _check(condition: bool, key: str, allowed: str, value: object) -> None:
+    if not condition:
+        raise ConfigError(f"{key}={value!r} is not allowed: expected {allowed}")
+
+
+def _finite(value: float) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+@dataclass
+class ModelConfig:
+    """The MLP and what is added to its loss."""
+
+    hidden_dims: list[int] = field(default_factory=lambda: [512, 256])
+    """Widths of the hidden layers; [] is a linear model (logistic or linear regression)."""
+    activation: Activation = "relu"
+    dropout: float = 0.2
+    """Dropout probability after each hidden activation."""
+    input_dropout: float = 0.0
+    """Dropout probability on the input pixels."""
+    batch_norm: bool = False
+    """BatchNorm1d after each hidden linear layer."""
+    loss: Loss = "cross_entropy"
+    label_smoothing: float = 0.0
+    """Only for cross_entropy."""
+    l2_penalty: float = 0.0
+    """lambda in lambda * sum ||W||^2 over weight matrices (biases excluded), added to the loss."""
+    l1_penalty: float = 0.0
+    """lambda in lambda * sum |W| over weight matrices, added to the loss."""
+    max_norm: float | None = None
+    """Max L2 norm of each unit's incoming weights, enforced after every step; null = off."""
+
+    def __post_init__(self) -> None:
+        for i, width in enumerate(self.hidden_dims):
+            _check(
+                isinstance(width, int) and width > 0, f"model.hidden_dims[{i}]", "an int > 0", width
+            )
+        for key in ("dropout", "input_dropout", "label_smoothing"):
+            value = getattr(self, key)
+            _check(_finite(value) and 0 <= value < 1, f"model.{key}", "a number in [0, 1)", value)
+        for key in ("l2_penalty", "l1_penalty"):
+            value = getattr(self, key)
+            _check(_finite(value) and value >= 0, f"model.{key}", "a number >= 0", value)
+        if self.max_norm is not None:
+            _check(
+                _finite(self.max_norm) and self.max_norm > 0,
+                "model.max_norm",
+                "null or a number > 0",
+                self.max_norm,
+            )
+
+
+@dataclass
+class OptimizerConfig:
+    name: OptimizerName = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    """Decoupled (adamw) or coupled (others) weight decay, separate from model.l2_penalty."""
+    momentum: float = 0.9
+    """sgd and rmsprop only."""
+    nesterov: bool = False
+    """sgd only."""
+    betas: tuple[float, float] = (0.9, 0.999)
+    """adam and adamw only."""
+
+    def __post_init__(self) -> None:
+        _check(_finite(self.lr) and self.lr > 0, "optimizer.lr", "a number > 0", self.lr)
+        _check(
+            _finite(self.weight_decay) and self.weight_decay >= 0,
+            "optimizer.weight_decay",
+            "a number >= 0",
+            self.weight_decay,
+        )
+        _check(
+            _finite(self.momentum) and 0 <= self.momentum < 1,
+            "optimizer.momentum",
+            "a number in [0, 1)",
+            self.momentum,
+        )
+        _check(
+            not self.nesterov or (self.name == "sgd" and self.momentum > 0),
+            "optimizer.nesterov",
+            "true only with name sgd and momentum > 0",
+            self.nesterov,
+        )
+        self.betas = tuple(self.betas)
+        _check(
+            all(_finite(b) and 0 <= b < 1 for b in self.betas),
+            "optimizer.betas",
+            "two numbers in [0, 1)",
+            list(self.betas),
+        )
+
+
+@dataclass
+class SchedulerConfig:
+    """Learning-rate schedule; stepped per epoch except onecycle (per batch)."""
+
+    name: SchedulerName = "none"
+    step_size: int = 10
+    """step: epochs between decays."""
+    gamma: float = 0.1
+    """step: decay factor."""
+    min_lr: float = 0.0
+    """cosine: final learning rate; plateau: lower bound."""
+    max_lr_factor: float = 10.0
+    """onecycle: peak learning rate = optimizer.lr * max_lr_factor."""
+    pct_start: float = 0.3
+    """onecycle: fraction of the steps spent warming up."""
+    factor: float = 0.5
+    """plateau: decay factor."""
+    patience: int = 2
+    """plateau: epochs without improvement of val/loss before decaying."""
+
+    def __post_init__(self) -> None:
+        _check(self.step_size > 0, "scheduler.step_size", "an int > 0", self.step_size)
+        for key in ("gamma", "factor"):
+            value = getattr(self, key)
+            _check(
+                _finite(value) and 0 < value < 1, f"scheduler.{key}", "a number in (0, 1)", value
+            )
+        _check(
+            _finite(self.min_lr) and self.min_lr >= 0,
+            "scheduler.min_lr",
+            "a number >= 0",
+            self.min_lr,
+        )
+        _check(
+            _finite(self.max_lr_factor) and self.max_lr_factor >= 1,
+            "scheduler.max_lr_factor",
+            "a number >= 1",
+            self.max_lr_factor,
+        )
+        _check(
+            _finite(self.pct_start) and 0 < self.pct_start < 1,
+            "scheduler.pct_start",
+            "a number in (0, 1)",
+            self.pct_start,
+        )
+        _check(self.patience >= 0, "scheduler.patience", "an int >= 0", self.patience)
+
+
+@dataclass
+class DataConfig:
+    dataset: Literal["mnist", "fashion_mnist"] = "mnist"
+    data_dir: str = "data"
+    """Where IDX files, downloads and the uint8 cache live."""
+    batch_size: int = 128
+    eval_batch_size: int = 2048
+    val_size: int = 5000
+    """Images carved from the 60k training set for validation (0 = no validation)."""
+    split_seed: int = 0
+    """Seed of the train/validation split, kept apart from `seed` so tuning trials share a split."""
+    device_resident: bool = True
+    """Keep the whole dataset on the GPU when training on one."""
+
+    def __post_init__(self) -> None:
+        _check(self.batch_size > 0, "data.batch_size", "an int > 0", self.batch_size)
+        _check(self.eval_batch_size > 0, "data.eval_batch_size", "an int > 0", self.eval_batch_size)
+        _check(0 <= self.val_size < 60000, "data.val_size", "an int in [0, 60000)", self.val_size)
+
+
+@dataclass
+class EarlyStoppingConfig:
+    enabled: bool = True
+    monitor: str = "val/acc"
+    patience: int = 3
+    """Validation epochs without improvement before stopping."""
+    min_delta: float = 0.0
+    mode: Literal["min", "max"] = "max"
+
+    def __post_init__(self) -> None:
+        _check(self.patience >= 0, "early_stopping.patience", "an int >= 0", self.patience)
+        _check(
+            _finite(self.min_delta) and self.min_delta >= 0,
+            "early_stopping.min_delta",
+            "a number >= 0",
+            self.min_delta,
+        )
+
+
+@dataclass
+class TrainerConfig:
+    """Passed to lightning.pytorch.Trainer as keyword arguments."""
+
+    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
+    devices: int | str = "auto"
+    """Number of devices, or "auto"."""
+    strategy: Literal["auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true"] = "auto"
+    num_nodes: int = 1
+    precision: Precision = "32-true"
+    max_epochs: int = 20
+    min_epochs: int | None = None
+    max_time: str | None = None
+    """Wall-clock limit, "DD:HH:MM:SS"."""
+    gradient_clip_val: float | None = None
+    gradient_clip_algorithm: Literal["norm", "value"] = "norm"
+    accumulate_grad_batches: int = 1
+    deterministic: bool = False
+    fast_dev_run: bool = False
+    limit_train_batches: float | int | None = None
+    limit_val_batches: float | int | None = None
+    check_val_every_n_epoch: int = 1
+    enable_progress_bar: bool = True
+
+    def __post_init__(self) -> None:
+        _check(self.max_epochs > 0, "trainer.max_epochs", "an int > 0", self.max_epochs)
+        _check(self.num_nodes > 0, "trainer.num_nodes", "an int > 0", self.num_nodes)
+        _check(
+            self.accumulate_grad_batches > 0,
+            "trainer.accumulate_grad_batches",
+            "an int > 0",
+            self.accumulate_grad_batches,
+        )
+        _check(
+            self.check_val_every_n_epoch > 0,
+            "trainer.check_val_every_n_epoch",
+            "an int > 0",
+            self.check_val_every_n_epoch,
+        )
+        _check(
+            self.devices == "auto" or (isinstance(self.devices, int) and self.devices > 0),
+            "trainer.devices",
+            '"auto" or an int > 0',
+            self.devices,
+        )
+        if self.gradient_clip_val is not None:
+            _check(
+                _finite(self.gradient_clip_val) and self.gradient_clip_val > 0,
+                "trainer.gradient_clip_val",
+                "null or a number > 0",
+                self.gradient_clip_val,
+            )
+
+
+@dataclass
+class MlflowConfig:
+    experiment_name: str = "mnist-mlp"
+    run_name: str | None = None
+    tracking_uri: str | None = None
+    """Default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db."""
+    log_model: bool = True
+    """Log the trained network with mlflow.pytorch.log_model (servable, predicts raw pixels)."""
+    register_model: str | None = None
+    """Register the logged model under this name and point the `champion` alias at it."""
+
+    def __post_init__(self) -> None:
+        _check(
+            bool(self.experiment_name.strip()),
+            "mlflow.experiment_name",
+            "a non-empty name",
+            self.experiment_name,
+        )
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run needs; what `--print_config` prints."""
+
+    seed: int = 42
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    checkpoint_dir: str = "checkpoints"
+    """Checkpoints go to <checkpoint_dir>/<experiment>/<run name>/."""
+    ckpt_path: str | None = None
+    """Resume: a .ckpt file, or "last" for the newest last.ckpt of this run name."""
