@@ -17,6 +17,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 import zipfile
@@ -576,3 +577,27 @@ def save_cache(
     data = _make(tuple(arrays), source)
     _save_cache(cache_path(name, data_dir), data)
     return data
+
+
+def main(argv: list[str]) -> int:
+    """`python -m src.data fetch [--dataset mnist|fashion_mnist] [--data-dir DIR]`."""
+    import argparse  # a two-option maintenance command, not the training config schema
+
+    parser = argparse.ArgumentParser(prog="python -m src.data", description="fetch and cache data")
+    parser.add_argument("command", choices=["fetch"])
+    parser.add_argument("--dataset", choices=DATASETS, default="mnist")
+    parser.add_argument("--data-dir", default="data")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    data = load_dataset(args.dataset, args.data_dir)
+    print(
+        f"{args.dataset}: train {data.train_x.shape[0]}, test {data.test_x.shape[0]} images "
+        f"from {data.source} in {time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    from src.cli import run_main
+
+    run_main(main)

@@ -97,27 +97,34 @@ class MLP(nn.Module):
 
 
 class StageMetrics(nn.Module):
-    """Loss, accuracy, macro F1 and confusion matrix of one stage, accumulated on the device."""
+    """Loss and accuracy of one stage, accumulated on the device; with `detailed`, also macro F1
+    and the confusion matrix (left out of training, where every step would pay for them)."""
 
-    def __init__(self, num_classes: int) -> None:
+    def __init__(self, num_classes: int, detailed: bool = True) -> None:
         super().__init__()
         # validate_args=False: the checks call torch.unique, a host sync on every update.
         self.loss = MeanMetric()
         self.acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
-        self.f1 = MulticlassF1Score(num_classes, average="macro", validate_args=False)
-        self.confusion = MulticlassConfusionMatrix(num_classes, validate_args=False)
+        self.detailed = detailed
+        if detailed:
+            self.f1 = MulticlassF1Score(num_classes, average="macro", validate_args=False)
+            self.confusion = MulticlassConfusionMatrix(num_classes, validate_args=False)
 
     def update(self, loss: torch.Tensor, preds: torch.Tensor, target: torch.Tensor) -> None:
         self.loss.update(loss, weight=target.shape[0])
         self.acc.update(preds, target)
-        self.f1.update(preds, target)
-        self.confusion.update(preds, target)
+        if self.detailed:
+            self.f1.update(preds, target)
+            self.confusion.update(preds, target)
 
     def compute(self) -> dict[str, torch.Tensor]:
-        return {"loss": self.loss.compute(), "acc": self.acc.compute(), "f1": self.f1.compute()}
+        values = {"loss": self.loss.compute(), "acc": self.acc.compute()}
+        if self.detailed:
+            values["f1"] = self.f1.compute()
+        return values
 
     def reset(self) -> None:
-        for metric in (self.loss, self.acc, self.f1, self.confusion):
+        for metric in self.children():
             metric.reset()
 
 
@@ -150,7 +157,7 @@ class MLPClassifier(L.LightningModule):
         self.max_norm = max_norm
         self.optimizer_config = optimizer or OptimizerConfig()
         self.scheduler_config = scheduler or SchedulerConfig()
-        self.train_metrics = StageMetrics(num_classes)
+        self.train_metrics = StageMetrics(num_classes, detailed=False)
         self.val_metrics = StageMetrics(num_classes)
         self.test_metrics = StageMetrics(num_classes)
         self.val_acc_best = MaxMetric()
@@ -198,7 +205,8 @@ class MLPClassifier(L.LightningModule):
 
     def _log_stage(self, stage: str, metrics: StageMetrics) -> dict[str, torch.Tensor]:
         values = {f"{stage}/{name}": value for name, value in metrics.compute().items()}
-        self.last_confusion[stage] = metrics.confusion.compute().cpu()
+        if metrics.detailed:
+            self.last_confusion[stage] = metrics.confusion.compute().cpu()
         metrics.reset()
         self.log_dict(values, sync_dist=False)  # torchmetrics already reduced across ranks
         return values
