@@ -1,0 +1,55 @@
+"""Train every seed recipe in configs/experiments/ and print the README's results table.
+
+`python -m benchmarks.run_recipes [NAME ...] [--extra --trainer.accelerator=gpu ...]`. Each recipe
+runs through `run_training` (the path of `python -m src.train`) and is logged to MLflow as usual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+from pathlib import Path
+
+from src.cli import parse_train_config
+from src.train import run_training
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPES = ROOT / "configs" / "experiments"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="recipe file stems (default: all but best-*)")
+    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more overrides")
+    args = parser.parse_args()
+    paths = [RECIPES / f"{name}.yaml" for name in args.names] or sorted(
+        p for p in RECIPES.glob("*.yaml") if not p.stem.startswith("best-")
+    )
+    rows = []
+    for path in paths:
+        cfg = parse_train_config(
+            [f"--config={path}", "--trainer.enable_progress_bar=false", *args.extra]
+        )
+        result = run_training(cfg)
+        rows.append({
+            "recipe": path.stem,
+            "test_acc": result.test_metrics.get("test/acc"),
+            "best_val_acc": result.best_val_acc,
+            "epochs": result.epochs,
+            "wall_time_s": result.wall_time_s,
+            "run_id": result.run_id,
+        })  # fmt: skip
+        print(json.dumps(rows[-1]), flush=True)
+    print(f"\nmachine: {platform.machine()}, {platform.processor() or 'cpu'}")
+    print("| recipe | test acc | best val acc | epochs | training wall time |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| `{r['recipe']}` | {r['test_acc']:.2%} | {r['best_val_acc']:.2%} | {r['epochs']} "
+            f"| {r['wall_time_s']:.0f} s |"
+        )
+
+
+if __name__ == "__main__":
+    main()
