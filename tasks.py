@@ -6,7 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from invoke import task
+from invoke import Exit, task
 
 ROOT = Path(__file__).resolve().parent
 PY = sys.executable
@@ -24,6 +24,35 @@ def train(c, config="", args=""):
     """Train: `invoke train --config configs/experiments/keras_tutorial.yaml`."""
     config_arg = f"--config {config}" if config else ""
     c.run(f"{PY} -m src.train {config_arg} {args}", pty=True)
+
+
+@task(help={"config": "study YAML (default configs/tune/default.yaml)", "args": "more, quoted"})
+def tune(c, config="", args=""):
+    """Tune: `invoke tune --args "--n-trials 3 --n-jobs 2"`."""
+    config_arg = f"--config {config}" if config else ""
+    c.run(f"{PY} -m src.tune {config_arg} {args}", pty=True)
+
+
+@task(help={"storage": "journal file or database URL"})
+def dashboard(c, storage="mlruns/optuna-journal.log", port="8080"):
+    """optuna-dashboard on the studies (needs: pip install -e ".[dashboard]")."""
+    c.run(f"{Path(PY).parent / 'optuna-dashboard'} {storage} --host 127.0.0.1 --port {port}")
+
+
+@task(help={"quick": "fewer repetitions", "only": "training or tune"})
+def bench(c, quick=False, only=""):
+    """Benchmarks (results table in README): training speed, then tuning."""
+    flag = " --quick" if quick else ""
+    if only in ("", "training"):
+        c.run(f"{PY} -m benchmarks.bench_training{flag}")
+    if only in ("", "tune"):
+        c.run(f"{PY} -m benchmarks.bench_tune{flag}")
+
+
+@task
+def recipes(c):
+    """Train every seed recipe in configs/experiments/ and print the README results table."""
+    c.run(f"{PY} -m benchmarks.run_recipes")
 
 
 @task
@@ -54,3 +83,27 @@ def clean(c, runs=False, data=False):
             print(f"removed {path}")
     (ROOT / "mlruns").mkdir(exist_ok=True)
     (ROOT / "mlruns" / ".gitkeep").touch()
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@task(help={"host": "address to bind (default 127.0.0.1)", "port": "port (default 5000)"})
+def ui(c, host="127.0.0.1", port="5000"):
+    """MLflow UI on the project's store (sqlite in mlruns/ unless MLFLOW_TRACKING_URI is set)."""
+    # The port arrives as a string so a typo gets one line, not invoke's traceback.
+    if not str(port).isdigit() or not 0 < int(port) < 65536:
+        raise Exit(f"error: --port={port!r}: expected an integer in 1..65535", code=2)
+    if host not in LOOPBACK:
+        print(
+            f"warning: --host={host} exposes the MLflow UI (runs, artifacts, models) to the"
+            " network;"
+            " it has no authentication",
+            file=sys.stderr,
+        )
+    from src.tracking import resolve_tracking_uri
+
+    uri = resolve_tracking_uri()
+    shown = f"[{host}]" if ":" in host else host
+    print(f"MLflow UI for {uri} at http://{shown}:{port}  (Ctrl-C stops it)")
+    c.run(f"{PY} -m mlflow ui --backend-store-uri '{uri}' --host {host} --port {port}", pty=False)

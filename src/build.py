@@ -12,11 +12,12 @@ from pathlib import Path
 
 import lightning.pytorch as L
 import torch
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 
 from src.config import TrainConfig
 from src.data import MNISTDataModule
 from src.model import MLP, MLPClassifier
+from src.progress import progress_callbacks
 
 # Lightning's advice for DataLoaders does not apply to in-memory tensor batches.
 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
@@ -59,6 +60,8 @@ def build_model(cfg: TrainConfig, datamodule: MNISTDataModule) -> MLPClassifier:
         pixel_mean=mean,
         pixel_std=std,
     )
+    if m.compile:
+        net.compile()  # in place: parameter names, and so checkpoints, stay as without compile
     module = MLPClassifier(
         net,
         loss=m.loss,
@@ -92,8 +95,7 @@ def build_callbacks(cfg: TrainConfig, checkpoint_dir: Path) -> list[Callback]:
         callbacks.append(
             EarlyStopping(es.monitor, min_delta=es.min_delta, patience=es.patience, mode=es.mode)
         )
-    if cfg.trainer.enable_progress_bar:
-        callbacks.append(RichProgressBar(leave=True))
+    callbacks.extend(progress_callbacks(cfg.trainer.enable_progress_bar))
     return callbacks
 
 

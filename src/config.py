@@ -8,6 +8,7 @@ jsonargparse turns these dataclasses into `--config FILE`, dotted overrides
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -18,6 +19,12 @@ SchedulerName = Literal["none", "cosine", "step", "onecycle", "plateau"]
 Precision = Literal[
     "32", "32-true", "64", "64-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true"
 ]
+
+
+# What early stopping can watch (validation metrics, logged before it checks) and their modes.
+EARLY_STOPPING_MODES = {"val/acc": "max", "val/f1": "max", "val/acc_best": "max", "val/loss": "min"}
+MAX_SEED = 2**32 - 1  # numpy's and Lightning's seed range
+_MAX_TIME = re.compile(r"\d+:\d{1,2}:\d{1,2}:\d{1,2}")
 
 
 class ConfigError(ValueError):
@@ -55,6 +62,8 @@ class ModelConfig:
     """lambda in lambda * sum |W| over weight matrices, added to the loss."""
     max_norm: float | None = None
     """Max L2 norm of each unit's incoming weights, enforced after every step; null = off."""
+    compile: bool = False
+    """torch.compile the network. Opt-in: on CPU it costs ~30 s per process and gave no speed-up."""
 
     def __post_init__(self) -> None:
         for i, width in enumerate(self.hidden_dims):
@@ -67,6 +76,12 @@ class ModelConfig:
         for key in ("l2_penalty", "l1_penalty"):
             value = getattr(self, key)
             _check(_finite(value) and value >= 0, f"model.{key}", "a number >= 0", value)
+        _check(
+            self.label_smoothing == 0 or self.loss == "cross_entropy",
+            "model.label_smoothing",
+            f"0 with model.loss={self.loss} (smoothing applies to cross_entropy only)",
+            self.label_smoothing,
+        )
         if self.max_norm is not None:
             _check(
                 _finite(self.max_norm) and self.max_norm > 0,
@@ -122,7 +137,7 @@ class OptimizerConfig:
 class SchedulerConfig:
     """Learning-rate schedule; stepped per epoch except onecycle (per batch)."""
 
-    name: SchedulerName = "none"
+    name: SchedulerName = "cosine"
     step_size: int = 10
     """step: epochs between decays."""
     gamma: float = 0.1
@@ -190,7 +205,7 @@ class DataConfig:
 class EarlyStoppingConfig:
     enabled: bool = True
     monitor: str = "val/acc"
-    patience: int = 3
+    patience: int = 5
     """Validation epochs without improvement before stopping."""
     min_delta: float = 0.0
     mode: Literal["min", "max"] = "max"
@@ -202,6 +217,18 @@ class EarlyStoppingConfig:
             "early_stopping.min_delta",
             "a number >= 0",
             self.min_delta,
+        )
+        _check(
+            self.monitor in EARLY_STOPPING_MODES,
+            "early_stopping.monitor",
+            f"one of {', '.join(EARLY_STOPPING_MODES)}",
+            self.monitor,
+        )
+        _check(
+            self.mode == EARLY_STOPPING_MODES[self.monitor],
+            "early_stopping.mode",
+            f"{EARLY_STOPPING_MODES[self.monitor]!r} for monitor {self.monitor}",
+            self.mode,
         )
 
 
@@ -215,7 +242,7 @@ class TrainerConfig:
     strategy: Literal["auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true"] = "auto"
     num_nodes: int = 1
     precision: Precision = "32-true"
-    max_epochs: int = 20
+    max_epochs: int = 15
     min_epochs: int | None = None
     max_time: str | None = None
     """Wall-clock limit, "DD:HH:MM:SS"."""
@@ -257,6 +284,30 @@ class TrainerConfig:
                 "null or a number > 0",
                 self.gradient_clip_val,
             )
+        if self.min_epochs is not None:
+            _check(
+                0 <= self.min_epochs <= self.max_epochs,
+                "trainer.min_epochs",
+                f"null or an int in [0, trainer.max_epochs={self.max_epochs}]",
+                self.min_epochs,
+            )
+        if self.max_time is not None:
+            _check(
+                bool(_MAX_TIME.fullmatch(self.max_time)),
+                "trainer.max_time",
+                'null or "DD:HH:MM:SS"',
+                self.max_time,
+            )
+        for key in ("limit_train_batches", "limit_val_batches"):
+            value = getattr(self, key)
+            _check(
+                value is None
+                or (isinstance(value, int) and value >= 0)
+                or (isinstance(value, float) and 0 <= value <= 1),
+                f"trainer.{key}",
+                "null, a fraction in [0.0, 1.0] or a number of batches >= 0",
+                value,
+            )
 
 
 @dataclass
@@ -277,6 +328,12 @@ class MlflowConfig:
             "a non-empty name",
             self.experiment_name,
         )
+        _check(
+            self.register_model is None or self.log_model,
+            "mlflow.register_model",
+            "null when mlflow.log_model is false (only a logged model can be registered)",
+            self.register_model,
+        )
 
 
 @dataclass
@@ -295,3 +352,33 @@ class TrainConfig:
     """Checkpoints go to <checkpoint_dir>/<experiment>/<run name>/."""
     ckpt_path: str | None = None
     """Resume: a .ckpt file, or "last" for the newest last.ckpt of this run name."""
+
+    def __post_init__(self) -> None:
+        """Rules that span sections."""
+        _check(0 <= self.seed <= MAX_SEED, "seed", f"an int in [0, {MAX_SEED}]", self.seed)
+        no_val = self.data.val_size == 0
+        _check(
+            not (no_val and self.scheduler.name == "plateau"),
+            "scheduler.name",
+            "not plateau when data.val_size is 0 (plateau watches val/loss)",
+            self.scheduler.name,
+        )
+        _check(
+            not (self.model.batch_norm and self.data.batch_size < 2),
+            "data.batch_size",
+            "an int >= 2 with model.batch_norm (batch statistics need two samples)",
+            self.data.batch_size,
+        )
+        _check(
+            not (no_val and self.early_stopping.enabled),
+            "early_stopping.enabled",
+            "false when data.val_size is 0 (early stopping watches validation metrics)",
+            self.early_stopping.enabled,
+        )
+        _check(
+            self.ckpt_path is None or bool(self.ckpt_path.strip()),
+            "ckpt_path",
+            'null, "last" or a .ckpt file',
+            self.ckpt_path,
+        )
+        _check(bool(self.checkpoint_dir.strip()), "checkpoint_dir", "a folder", self.checkpoint_dir)

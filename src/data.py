@@ -367,6 +367,8 @@ def load_dataset(name: str, data_dir: str | Path, *, allow_download: bool = True
     """
     _check_name(name)
     data_dir = Path(data_dir)
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataSourceError(f"data.data_dir={data_dir}: not a folder")
     cache = cache_path(name, data_dir)
     if cache.exists():
         return _load_cache(cache)
@@ -435,8 +437,13 @@ class TensorBatches:
         n = len(self.x)
         return n // self.world_size if self.shuffle else len(range(self.rank, n, self.world_size))
 
+    def _drops_lone_sample(self, n: int) -> bool:
+        # A last training batch of one sample breaks BatchNorm (and is a noisy step anyway).
+        return self.shuffle and n > 1 and n % self.batch_size == 1
+
     def __len__(self) -> int:
-        return math.ceil(self._num_indices() / self.batch_size)
+        n = self._num_indices()
+        return math.ceil((n - self._drops_lone_sample(n)) / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.x)
@@ -448,6 +455,8 @@ class TensorBatches:
         else:
             order = torch.arange(n)
         order = order[self.rank :: self.world_size].to(self.x.device)
+        if self._drops_lone_sample(len(order)):
+            order = order[:-1]
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
             yield self.x.index_select(0, idx), self.y.index_select(0, idx)

@@ -240,3 +240,17 @@ class MLPClassifier(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["train_config"] = self.train_config
+        # Lightning saves no RNG state: without it a resumed run draws other dropout masks than
+        # the uninterrupted run would have. (Data order is seeded per epoch in the DataModule.)
+        checkpoint["rng_states"] = {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        states, trainer = checkpoint.get("rng_states"), self._trainer
+        if states is None or trainer is None or trainer.state.fn != "fit":
+            return  # an older checkpoint, or not resuming a fit: leave the RNG alone
+        torch.set_rng_state(states["torch"])
+        if states["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(states["cuda"])

@@ -2,25 +2,48 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
+import re
+import signal
+import socket
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import mlflow
 from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from src.cli import RunInterrupted, UsageError
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 MAX_PARAMS_PER_BATCH = 100  # MLflow's log_batch limit
 MAX_DIGEST_CHARS = 36  # MLflow's limit for a dataset digest
+SERVER_CONNECT_TIMEOUT_S = 5
+STORE_SCHEMES = {"", "file", "sqlite", "http", "https", "postgresql", "mysql", "mssql"}
+STORE_SCHEMES |= {"databricks", "databricks-uc", "uc"}
+# Concurrent writers (parallel trainings, tuning workers) wait this long for sqlite's write lock
+# instead of failing with "database is locked". MLflow's own sessions set 20 s; this covers every
+# other connection: schema setup and migrations, Optuna's sqlite storage.
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+# Environment variables whose values never go into params, tags or artifacts.
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
+MIN_SECRET_CHARS = 6  # shorter values ("1", "true") would blank out ordinary params
+_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^:@/\s]*):([^@/\s]+)@")
 
+# First-use schema messages would make a one-line error three lines.
+logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
 # An unreachable tracking server should fail in seconds, not after MLflow's default minutes of
 # retries with exponential backoff. Users can still raise these through the environment.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
@@ -28,12 +51,14 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 
 
-class RunInterrupted(BaseException):
-    """Stopped by SIGINT/SIGTERM: the run is marked KILLED and the process exits 128 + signal."""
+class TrackingError(Exception):
+    """The tracking store cannot be used; the message names the URI and where it came from."""
 
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"interrupted by signal {signum}")
-        self.exit_code = 128 + signum
+
+@event.listens_for(Engine, "connect")
+def _wait_for_sqlite_locks(dbapi_connection: object, _record: object) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def resolve_tracking_uri(configured: str | None = None) -> str:
@@ -41,8 +66,28 @@ def resolve_tracking_uri(configured: str | None = None) -> str:
     uri = configured or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
     local_db = sqlite_path(uri)
     if local_db is not None:
-        local_db.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            local_db.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise TrackingError(
+                f"{describe_uri(uri)}: cannot create the store's folder {local_db.parent}"
+                f" ({error.strerror}); point it at a writable folder"
+            ) from error
+        if not os.access(local_db.parent, os.W_OK):
+            raise TrackingError(
+                f"{describe_uri(uri)}: the folder {local_db.parent} is not writable;"
+                " point it at a writable folder"
+            )
     return uri
+
+
+def describe_uri(uri: str) -> str:
+    """A tracking URI and the setting it came from, for error messages."""
+    if os.environ.get("MLFLOW_TRACKING_URI") == uri:
+        return f"MLFLOW_TRACKING_URI={redact(uri)}"
+    if uri == DEFAULT_TRACKING_URI:
+        return f"the default tracking store {uri} (MLFLOW_TRACKING_URI is not set)"
+    return f"mlflow.tracking_uri={redact(uri)}"
 
 
 def sqlite_path(uri: str) -> Path | None:
@@ -52,13 +97,76 @@ def sqlite_path(uri: str) -> Path | None:
 
 
 def use_store(tracking_uri: str) -> MlflowClient:
-    mlflow.set_tracking_uri(tracking_uri)
-    return MlflowClient(tracking_uri)
+    """A client of a store that answers: a server that does not, or a bad URI, fails in seconds.
+
+    The first query creates a new sqlite store's tables; processes starting together take turns
+    (a lock on the store's folder), since MLflow's schema setup is not safe to run concurrently.
+    """
+    where = describe_uri(tracking_uri)
+    scheme = urlsplit(tracking_uri).scheme.partition("+")[0]  # postgresql+psycopg2 -> postgresql
+    if scheme not in STORE_SCHEMES:
+        raise UsageError(
+            f"{where}: unsupported scheme {scheme!r}; expected sqlite:///PATH/mlflow.db,"
+            " http(s)://HOST:PORT of an MLflow server, a postgresql/mysql/mssql URL or a folder"
+        )
+    if scheme in ("http", "https"):
+        _check_server_reachable(tracking_uri, where)
+    try:
+        with _store_setup_lock(sqlite_path(tracking_uri)):
+            client = MlflowClient(tracking_uri)
+            client.search_experiments(max_results=1)
+    except Exception as error:  # MlflowException, SQLAlchemy and OS errors
+        reason = " ".join(str(error).split()).split(" [SQL:")[0].split(". ")[0][:200]
+        reason = reason or type(error).__name__
+        raise TrackingError(
+            f"{where}: cannot open the tracking store ({redact(reason)})"
+        ) from error
+    mlflow.set_tracking_uri(tracking_uri)  # for the fluent API: runs, artifacts, models
+    return client
+
+
+def _check_server_reachable(uri: str, where: str) -> None:
+    try:
+        parts = urlsplit(uri)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if not parts.hostname:
+            raise ValueError("no host")
+    except ValueError as error:
+        raise UsageError(f"{where}: malformed server URL ({error})") from error
+    try:
+        socket.create_connection((parts.hostname, port), timeout=SERVER_CONNECT_TIMEOUT_S).close()
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        raise TrackingError(
+            f"{where}: cannot reach an MLflow server at {parts.hostname}:{port} ({reason});"
+            f" start it, or unset MLFLOW_TRACKING_URI to use the local {DEFAULT_TRACKING_URI}"
+        ) from error
+
+
+@contextmanager
+def _store_setup_lock(db: Path | None) -> Iterator[None]:
+    if db is None or os.name != "posix":
+        yield
+        return
+    import fcntl
+
+    folder = os.open(db.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # releases the lock
 
 
 def ensure_experiment(client: MlflowClient, name: str) -> str:
     """The experiment's id, created on first use with its artifacts beside a local sqlite store."""
     experiment = client.get_experiment_by_name(name)
+    if experiment is not None and experiment.lifecycle_stage == "deleted":
+        raise TrackingError(
+            f"mlflow.experiment_name={name!r}: the experiment is deleted; restore it"
+            f" (`mlflow experiments restore --experiment-id {experiment.experiment_id}`)"
+            " or choose another name"
+        )
     if experiment is not None:
         return experiment.experiment_id
     local_db = sqlite_path(client.tracking_uri)
@@ -82,13 +190,23 @@ def tracked_run(
 ) -> Iterator[mlflow.ActiveRun]:
     """An MLflow run whose final status is honest: FINISHED, FAILED, or KILLED on a signal."""
     run = mlflow.start_run(
-        run_id=run_id, experiment_id=experiment_id, run_name=run_name, nested=nested, tags=tags
+        run_id=run_id,
+        experiment_id=experiment_id,
+        run_name=redact(run_name) if run_name else None,
+        nested=nested,
+        tags={key: redact(str(value)) for key, value in (tags or {}).items()},
     )
     try:
         yield run
-    except (RunInterrupted, KeyboardInterrupt):
+    except RunInterrupted as error:
         mlflow.end_run("KILLED")
+        error.run_id = error.run_id or run.info.run_id
         raise
+    except KeyboardInterrupt as error:  # Ctrl-C outside a Lightning loop
+        mlflow.end_run("KILLED")
+        interrupted = RunInterrupted(signal.SIGINT)
+        interrupted.run_id = run.info.run_id
+        raise interrupted from error
     except BaseException:
         mlflow.end_run("FAILED")
         raise
@@ -108,13 +226,47 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def log_params(client: MlflowClient, run_id: str, config: Mapping[str, Any]) -> None:
-    params = [Param(key, str(value)) for key, value in sorted(flatten(config).items())]
+    """The flattened config as params. MLflow params are immutable, so on a resumed run values
+    that changed (say trainer.max_epochs) are recorded as `override.<key>` tags instead."""
+    logged = client.get_run(run_id).data.params
+    values = {key: redact(str(value)) for key, value in flatten(config).items()}
+    changed = {k: v for k, v in values.items() if k in logged and logged[k] != v}
+    if changed:
+        log_tags(client, run_id, {f"override.{k}": v for k, v in changed.items()})
+    params = [Param(k, v) for k, v in sorted(values.items()) if k not in logged]
     for start in range(0, len(params), MAX_PARAMS_PER_BATCH):
         client.log_batch(run_id, params=params[start : start + MAX_PARAMS_PER_BATCH])
 
 
 def log_tags(client: MlflowClient, run_id: str, tags: Mapping[str, str]) -> None:
-    client.log_batch(run_id, tags=[RunTag(key, str(value)) for key, value in tags.items()])
+    batch = [RunTag(key, redact(str(value))) for key, value in tags.items()]
+    client.log_batch(run_id, tags=batch)
+
+
+def redact(text: str) -> str:
+    """Text safe to log: URL passwords and the values of secret environment variables masked.
+
+    Secret variables are those whose names contain KEY, TOKEN, SECRET, PASSWORD, PASSWD or
+    CREDENTIAL; their values (6 characters or more) are replaced by *** wherever they appear.
+    """
+    text = _URL_PASSWORD.sub(r"\1:***@", text)
+    secrets = {
+        value
+        for name, value in os.environ.items()
+        if SECRET_NAME.search(name) and len(value) >= MIN_SECRET_CHARS
+    }
+    for value in sorted(secrets, key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
+
+
+def redact_config(config: Any) -> Any:
+    """A config dict (or list, or value) with every string passed through `redact`."""
+    if isinstance(config, Mapping):
+        return {key: redact_config(value) for key, value in config.items()}
+    if isinstance(config, list | tuple):
+        return [redact_config(value) for value in config]
+    return redact(config) if isinstance(config, str) else config
 
 
 def git_tags(cwd: str | Path = ".") -> dict[str, str]:
