@@ -91,19 +91,35 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 @task(help={"host": "address to bind (default 127.0.0.1)", "port": "port (default 5000)"})
 def ui(c, host="127.0.0.1", port="5000"):
     """MLflow UI on the project's store (sqlite in mlruns/ unless MLFLOW_TRACKING_URI is set)."""
+    import socket
+
     # The port arrives as a string so a typo gets one line, not invoke's traceback.
     if not str(port).isdigit() or not 0 < int(port) < 65536:
         raise Exit(f"error: --port={port!r}: expected an integer in 1..65535", code=2)
-    if host not in LOOPBACK:
-        print(
-            f"warning: --host={host} exposes the MLflow UI (runs, artifacts, models) to the"
-            " network;"
-            " it has no authentication",
-            file=sys.stderr,
-        )
     from src.tracking import resolve_tracking_uri
 
-    uri = resolve_tracking_uri()
+    with c.cd(str(ROOT)):  # the default sqlite path is relative to the project root
+        store = resolve_tracking_uri()
+    if store.startswith(("http://", "https://")):
+        raise Exit(f"error: MLFLOW_TRACKING_URI is a tracking server: open {store} instead", 2)
+    if host not in LOOPBACK:
+        print(
+            f"warning: --host={host} exposes the MLflow UI to the network; it has no login, so"
+            " anyone who can reach this machine can read and delete runs",
+            file=sys.stderr,
+        )
+    try:
+        probe = "127.0.0.1" if host == "0.0.0.0" else host
+        socket.create_connection((probe, int(port)), 1).close()
+    except OSError:
+        pass  # nothing listening: the port is free
+    else:
+        raise Exit(f"error: port {port} is in use (another mlflow ui?): try --port {int(port) + 1}")
     shown = f"[{host}]" if ":" in host else host
-    print(f"MLflow UI for {uri} at http://{shown}:{port}  (Ctrl-C stops it)")
-    c.run(f"{PY} -m mlflow ui --backend-store-uri '{uri}' --host {host} --port {port}", pty=False)
+    print(f"MLflow UI for {store} at http://{shown}:{port}  (Ctrl-C stops it)")
+    print("  MLflow 3 opens experiments in its GenAI view: click 'Model training' (top left)")
+    with c.cd(str(ROOT)):
+        c.run(
+            f"{PY} -m mlflow ui --backend-store-uri '{store}' --host {host} --port {port} "
+            "--workers 1"
+        )

@@ -47,6 +47,7 @@ class ModelConfig:
     hidden_dims: list[int] = field(default_factory=lambda: [512, 256])
     """Widths of the hidden layers; [] is a linear model (logistic or linear regression)."""
     activation: Activation = "relu"
+    """Nonlinearity after each hidden layer; identity makes the whole MLP linear."""
     dropout: float = 0.2
     """Dropout probability after each hidden activation."""
     input_dropout: float = 0.0
@@ -54,6 +55,7 @@ class ModelConfig:
     batch_norm: bool = False
     """BatchNorm1d after each hidden linear layer."""
     loss: Loss = "cross_entropy"
+    """Loss on the logits: cross_entropy, nll, mse or bce (on one-hot targets), hinge (margin)."""
     label_smoothing: float = 0.0
     """Only for cross_entropy."""
     l2_penalty: float = 0.0
@@ -94,7 +96,9 @@ class ModelConfig:
 @dataclass
 class OptimizerConfig:
     name: OptimizerName = "adam"
+    """Optimizer: sgd (with momentum/nesterov), adam, adamw (decoupled weight decay) or rmsprop."""
     lr: float = 1e-3
+    """Learning rate (the starting or peak rate when a scheduler is set)."""
     weight_decay: float = 0.0
     """Decoupled (adamw) or coupled (others) weight decay, separate from model.l2_penalty."""
     momentum: float = 0.9
@@ -138,6 +142,7 @@ class SchedulerConfig:
     """Learning-rate schedule; stepped per epoch except onecycle (per batch)."""
 
     name: SchedulerName = "cosine"
+    """none keeps optimizer.lr constant; see the keys below for what each schedule reads."""
     step_size: int = 10
     """step: epochs between decays."""
     gamma: float = 0.1
@@ -184,10 +189,13 @@ class SchedulerConfig:
 @dataclass
 class DataConfig:
     dataset: Literal["mnist", "fashion_mnist"] = "mnist"
+    """Which 28x28 grayscale set: the handwritten digits or Zalando's Fashion-MNIST."""
     data_dir: str = "data"
     """Where IDX files, downloads and the uint8 cache live."""
     batch_size: int = 128
+    """Training images per optimizer step."""
     eval_batch_size: int = 2048
+    """Images per batch for validation and test (no gradients, so larger is fine)."""
     val_size: int = 5000
     """Images carved from the 60k training set for validation (0 = no validation)."""
     split_seed: int = 0
@@ -204,11 +212,15 @@ class DataConfig:
 @dataclass
 class EarlyStoppingConfig:
     enabled: bool = True
+    """Stop when `monitor` stops improving; needs data.val_size > 0."""
     monitor: str = "val/acc"
+    """Metric watched: val/acc, val/loss or val/f1."""
     patience: int = 5
     """Validation epochs without improvement before stopping."""
     min_delta: float = 0.0
+    """Smallest change of `monitor` that counts as an improvement."""
     mode: Literal["min", "max"] = "max"
+    """max for accuracy/F1, min for a loss."""
 
     def __post_init__(self) -> None:
         _check(self.patience >= 0, "early_stopping.patience", "an int >= 0", self.patience)
@@ -237,24 +249,39 @@ class TrainerConfig:
     """Passed to lightning.pytorch.Trainer as keyword arguments."""
 
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
+    """auto picks a GPU when torch sees one, else the CPU."""
     devices: int | str = "auto"
     """Number of devices, or "auto"."""
     strategy: Literal["auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true"] = "auto"
+    """ddp: one process per device, gradients averaged (multi-GPU, or CPU processes)."""
     num_nodes: int = 1
+    """Machines taking part in DDP training."""
     precision: Precision = "32-true"
+    """Numeric precision; bf16-mixed is the fast choice on recent GPUs."""
     max_epochs: int = 15
+    """Upper bound on passes over the training set (early stopping may end sooner)."""
     min_epochs: int | None = None
+    """Early stopping cannot end the run before this many epochs."""
     max_time: str | None = None
     """Wall-clock limit, "DD:HH:MM:SS"."""
     gradient_clip_val: float | None = None
+    """Clip gradients to this norm (or value, see gradient_clip_algorithm); null = off."""
     gradient_clip_algorithm: Literal["norm", "value"] = "norm"
+    """norm clips the global gradient norm, value clips each element."""
     accumulate_grad_batches: int = 1
+    """Sum gradients over this many batches per optimizer step."""
     deterministic: bool = False
+    """Deterministic torch kernels: bit-identical reruns, sometimes slower."""
     fast_dev_run: bool = False
+    """One train, val and test batch: a smoke test of the whole pipeline."""
     limit_train_batches: float | int | None = None
+    """Train on this many batches (int) or this share (float) of each epoch; null = all."""
     limit_val_batches: float | int | None = None
+    """The same for validation."""
     check_val_every_n_epoch: int = 1
+    """Validate every n epochs."""
     enable_progress_bar: bool = True
+    """Live loss/accuracy bar; false = quiet mode (no bar, no info lines) for CI and logs."""
 
     def __post_init__(self) -> None:
         _check(self.max_epochs > 0, "trainer.max_epochs", "an int > 0", self.max_epochs)
@@ -313,7 +340,9 @@ class TrainerConfig:
 @dataclass
 class MlflowConfig:
     experiment_name: str = "mnist-mlp"
+    """MLflow experiment the run is logged under (created on first use)."""
     run_name: str | None = None
+    """Name shown in the MLflow UI; null = a random name."""
     tracking_uri: str | None = None
     """Default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db."""
     log_model: bool = True
@@ -341,6 +370,7 @@ class TrainConfig:
     """Everything one training run needs; what `--print_config` prints."""
 
     seed: int = 42
+    """Seeds Python, NumPy and torch: initial weights, dropout masks and batch order."""
     model: ModelConfig = field(default_factory=ModelConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from src.cli import UsageError, new_parser, run_main
+from src.cli import new_parser, parse_args, run_main
 
 
 @dataclass
@@ -68,7 +68,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data-dir", help="default: the data_dir the model was trained with")
     parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], help="default: trained")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    args = parse(parser, argv)
+    args = parse_args(parser, argv)
     from src.registry import load_model
 
     model = load_model(args.run_id, args.model_uri, args.checkpoint, args.tracking_uri)
@@ -86,13 +86,6 @@ def add_model_arguments(parser) -> None:
     parser.add_argument("--model-uri", help="models:/NAME@champion, models:/NAME/3, runs:/ID/model")
     parser.add_argument("--checkpoint", help="a .ckpt written by src.train")
     parser.add_argument("--tracking-uri", help="default: $MLFLOW_TRACKING_URI or mlruns/")
-
-
-def parse(parser, argv: list[str]):
-    try:
-        return parser.parse_args(argv)
-    except Exception as error:  # jsonargparse raises on bad or unknown arguments
-        raise UsageError(str(error)) from error
 
 
 if __name__ == "__main__":

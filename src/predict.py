@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from src.cli import UsageError, new_parser, run_main
-from src.evaluate import add_model_arguments, parse
+from src.cli import UsageError, new_parser, parse_args, run_main
+from src.evaluate import add_model_arguments
 
 SIDE = 28
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -125,7 +125,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--invert", choices=["auto", "yes", "no"], default="auto")
     parser.add_argument("--top", type=int, default=3, help="classes shown per input (table)")
     parser.add_argument("--json", action="store_true", help="one JSON object per input")
-    args = parse(parser, argv)
+    args = parse_args(parser, argv)
     names, images = load_inputs(args.inputs, args.invert)
     from src.registry import load_model
 

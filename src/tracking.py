@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import random
 import re
 import signal
 import socket
@@ -189,13 +190,20 @@ def tracked_run(
     tags: Mapping[str, str] | None = None,
 ) -> Iterator[mlflow.ActiveRun]:
     """An MLflow run whose final status is honest: FINISHED, FAILED, or KILLED on a signal."""
-    run = mlflow.start_run(
-        run_id=run_id,
-        experiment_id=experiment_id,
-        run_name=redact(run_name) if run_name else None,
-        nested=nested,
-        tags={key: redact(str(value)) for key, value in (tags or {}).items()},
-    )
+    # MLflow draws random run names from Python's `random`, which seed_everything has fixed: every
+    # unnamed run with the same seed would get the same name. Fresh entropy for the name only.
+    seeded = random.getstate()
+    random.seed()
+    try:
+        run = mlflow.start_run(
+            run_id=run_id,
+            experiment_id=experiment_id,
+            run_name=redact(run_name) if run_name else None,
+            nested=nested,
+            tags={key: redact(str(value)) for key, value in (tags or {}).items()},
+        )
+    finally:
+        random.setstate(seeded)
     try:
         yield run
     except RunInterrupted as error:
@@ -362,33 +370,3 @@ def log_dataset(name: str, source: str, digest: str, features, targets) -> None:
         digest=digest[:MAX_DIGEST_CHARS],
     )
     mlflow.log_input(dataset, context="training")
-
-
-def log_model(net, input_example, name: str = "model", registered_name: str | None = None):
-    """Log the network into the active run so that `mlflow.pyfunc.load_model` can predict.
-
-    Requirements are given explicitly: inferring them imports and inspects the environment, which
-    takes seconds, more than the rest of a short run's logging.
-    """
-    import lightning
-    import mlflow.pytorch
-    import torch
-    from mlflow.models import infer_signature
-
-    net = net.to("cpu").eval()
-    with torch.no_grad():
-        output = net(torch.as_tensor(input_example)).numpy()
-    requirements = [
-        f"torch=={torch.__version__.split('+')[0]}",
-        f"mlflow=={mlflow.__version__}",
-        f"lightning=={lightning.__version__}",
-    ]
-    return mlflow.pytorch.log_model(
-        net,
-        name=name,
-        signature=infer_signature(input_example, output),
-        input_example=input_example,
-        pip_requirements=requirements,
-        serialization_format="pickle",
-        registered_model_name=registered_name,
-    )

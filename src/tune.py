@@ -37,6 +37,7 @@ ALIASES = {
     "--n-jobs": ("n_jobs", int),
     "--study-name": ("study_name", str),
     "--retrain-best": ("retrain_best", bool),
+    "--register-model": ("register_model", str),
 }
 
 
@@ -148,7 +149,8 @@ def retrain_best(path: Path, cfg: TuneConfig, client, parent_run_id: str) -> Non
     from src.report import print_summary
     from src.train import run_training
 
-    train_cfg = parse_train_config(["--config", str(path)])
+    register = [f"--mlflow.register_model={cfg.register_model}"] if cfg.register_model else []
+    train_cfg = parse_train_config(["--config", str(path), "--mlflow.log_model=true", *register])
     tags = {"role": "retrain_best", "study_name": cfg.study_name}
     result = run_training(train_cfg, nested=True, tags=tags)
     print_summary(result)

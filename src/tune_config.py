@@ -132,12 +132,21 @@ class TuneConfig:
     """Worker processes on this machine, each with its share of the CPU threads."""
     retrain_best: bool = False
     """After the study, train the best config with a test-set evaluation."""
+    register_model: str | None = None
+    """With retrain_best: register the retrained model under this name (alias `champion` goes to
+    the version with the best test/acc)."""
     best_config_dir: str = "configs/experiments"
     """Where best-<study>.yaml is written for `python -m src.train --config`."""
 
     def __post_init__(self) -> None:
         _check(bool(self.study_name.strip()), "study_name", "a non-empty name", self.study_name)
         _check(self.n_trials > 0, "n_trials", "an int > 0", self.n_trials)
+        _check(
+            self.register_model is None or self.retrain_best,
+            "register_model",
+            "only with retrain_best: true (trials log no model)",
+            self.register_model,
+        )
         _check(self.n_jobs > 0, "n_jobs", "an int > 0", self.n_jobs)
         _check(
             self.timeout is None or self.timeout > 0, "timeout", "null or seconds > 0", self.timeout

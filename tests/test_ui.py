@@ -118,8 +118,8 @@ def open_runs_table(driver, url: str, experiment_id: str, run_names: list[str]) 
         close.click()  # the assistant side panel, which hides the right half of the table
 
 
-def show_columns(driver, names: list[str]) -> list[str]:
-    """Tick metric/param columns in the "Columns" menu; returns the table's column headers."""
+def show_columns(driver, names: list[str], hide: tuple[str, ...] = ()) -> list[str]:
+    """Tick columns in the "Columns" menu (untick `hide`); returns the table's column headers."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -129,7 +129,7 @@ def show_columns(driver, names: list[str]) -> list[str]:
         lambda d: [b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Columns"]
     )
     menu[0].click()
-    for name in names:
+    for name in [*hide, *names]:  # hide first: columns beyond the window are not rendered
         checkbox = wait.until(
             lambda d, name=name: d.find_element(
                 By.XPATH,
@@ -148,17 +148,24 @@ def show_columns(driver, names: list[str]) -> list[str]:
 
 
 def capture_runs_page(
-    tracking_uri: str, experiment_id: str, run_names: list[str], columns: list[str], png: Path
+    tracking_uri: str,
+    experiment_id: str,
+    run_names: list[str],
+    columns: list[str],
+    png: Path,
+    hide: tuple[str, ...] = (),
 ) -> tuple[list[str], str]:
     """Start the UI, open the runs table, show `columns`, save a screenshot; (headers, text)."""
     binaries = browser_binaries()
     assert binaries, "chromium and chromedriver are needed"
     png.parent.mkdir(parents=True, exist_ok=True)
-    with mlflow_ui(tracking_uri, png.with_suffix(".server.log")) as url, chromium(*binaries) as d:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    log = SCREENSHOTS / f"{png.stem}.server.log"
+    with mlflow_ui(tracking_uri, log) as url, chromium(*binaries) as d:
         from selenium.webdriver.common.by import By
 
         open_runs_table(d, url, experiment_id, run_names)
-        headers = show_columns(d, columns)
+        headers = show_columns(d, columns, hide)
         text = d.find_element(By.TAG_NAME, "body").text
         time.sleep(1)  # let the last rows finish painting
         d.save_screenshot(str(png))
