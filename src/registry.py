@@ -130,7 +130,9 @@ def _from_checkpoint(path: Path) -> TrainedModel:
         # Tensors and plain containers only: a checkpoint cannot run code when loaded.
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise UsageError(f"{path} is not a readable checkpoint ({error})") from error
+        raise UsageError(
+            f"{path} is not a readable checkpoint ({error or type(error).__name__})"
+        ) from error
     if not isinstance(checkpoint, dict) or not checkpoint.get("train_config"):
         raise UsageError(f"{path} has no train_config: not a checkpoint written by src.train")
     cfg = parse_train_config(checkpoint["train_config"])
