@@ -83,15 +83,25 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 def raise_if_interrupted() -> None:
     """After a Lightning stage returned normally: a SIGTERM that arrived meanwhile stops here."""
+    global _received_signal
     if _received_signal is not None:
-        raise RunInterrupted(_received_signal)
+        signum, _received_signal = _received_signal, None  # consumed: reported once
+        raise RunInterrupted(signum)
 
 
-def install_signal_handlers() -> None:
+def install_signal_handlers() -> object:
+    """Route SIGTERM through `_on_sigterm`; returns the handler it replaced."""
     global _received_signal
     _received_signal = None
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, _on_sigterm)
+    return signal.signal(signal.SIGTERM, _on_sigterm) if hasattr(signal, "SIGTERM") else None
+
+
+def restore_signal_handlers(previous: object) -> None:
+    """Undo install_signal_handlers, forgetting any signal it recorded (for in-process callers)."""
+    global _received_signal
+    _received_signal = None
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # ---------------------------------------------------------------- parsing

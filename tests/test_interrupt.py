@@ -20,7 +20,7 @@ import pytest
 from mlflow import MlflowClient
 
 from src import tracking
-from src.cli import RunInterrupted, install_signal_handlers
+from src.cli import RunInterrupted, install_signal_handlers, restore_signal_handlers
 from tests.helpers import tiny_train_args
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,10 +90,9 @@ def final_metrics(store: str, run_id: str) -> dict[str, float]:
 @pytest.fixture
 def signal_handlers():
     """run_main's handlers, installed for one test and then put back."""
-    previous = signal.getsignal(signal.SIGTERM)
-    install_signal_handlers()
+    previous = install_signal_handlers()
     yield
-    signal.signal(signal.SIGTERM, previous)
+    restore_signal_handlers(previous)  # a recorded SIGTERM must not stop later tests' runs
 
 
 def test_sigterm_outside_a_lightning_loop_marks_the_run_killed(
