@@ -18,9 +18,10 @@ def log_run_outputs(
     import mlflow
     import yaml
 
-    from src import plots, registry
+    from src import plots, registry, tracking
 
-    mlflow.log_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False), "config.yaml")
+    config = tracking.redact_config(dataclasses.asdict(cfg))  # no secrets in artifacts
+    mlflow.log_text(yaml.safe_dump(config, sort_keys=False), "config.yaml")
     history = {
         key: [(m.step, m.value) for m in client.get_metric_history(run_id, key)]
         for key in ("train/loss", "val/loss", "train/acc", "val/acc")
