@@ -46,20 +46,32 @@ def pixel_stats(datamodule: MNISTDataModule) -> tuple[float, float]:
     return mean, std
 
 
-def build_model(cfg: TrainConfig, datamodule: MNISTDataModule) -> MLPClassifier:
-    mean, std = pixel_stats(datamodule)
+def build_net(
+    cfg: TrainConfig,
+    in_features: int = 784,
+    num_classes: int = 10,
+    pixel_mean: float = 0.0,
+    pixel_std: float = 1.0,
+) -> MLP:
+    """The plain nn.Module of `model.*`; the pixel statistics may also come from a state dict."""
     m = cfg.model
-    net = MLP(
-        in_features=datamodule.num_features,
-        num_classes=datamodule.num_classes,
+    return MLP(
+        in_features=in_features,
+        num_classes=num_classes,
         hidden_dims=m.hidden_dims,
         activation=m.activation,
         dropout=m.dropout,
         input_dropout=m.input_dropout,
         batch_norm=m.batch_norm,
-        pixel_mean=mean,
-        pixel_std=std,
+        pixel_mean=pixel_mean,
+        pixel_std=pixel_std,
     )
+
+
+def build_model(cfg: TrainConfig, datamodule: MNISTDataModule) -> MLPClassifier:
+    mean, std = pixel_stats(datamodule)
+    m = cfg.model
+    net = build_net(cfg, datamodule.num_features, datamodule.num_classes, mean, std)
     if m.compile:
         net.compile()  # in place: parameter names, and so checkpoints, stay as without compile
     module = MLPClassifier(

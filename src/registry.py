@@ -121,8 +121,8 @@ def _from_mlflow(uri: str, tracking_uri: str | None) -> TrainedModel:
 def _from_checkpoint(path: Path) -> TrainedModel:
     import torch
 
+    from src.build import build_net
     from src.cli import parse_train_config
-    from src.model import MLP
 
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
@@ -136,16 +136,8 @@ def _from_checkpoint(path: Path) -> TrainedModel:
     if not isinstance(checkpoint, dict) or not checkpoint.get("train_config"):
         raise UsageError(f"{path} has no train_config: not a checkpoint written by src.train")
     cfg = parse_train_config(checkpoint["train_config"])
-    m = cfg.model
-    # Same constructor arguments as src.build.build_model; the pixel statistics come back with
-    # the state dict (input_scale/input_shift buffers).
-    net = MLP(
-        hidden_dims=m.hidden_dims,
-        activation=m.activation,
-        dropout=m.dropout,
-        input_dropout=m.input_dropout,
-        batch_norm=m.batch_norm,
-    )
+    # The pixel statistics come back with the state dict (input_scale/input_shift buffers).
+    net = build_net(cfg)
     state = {k[4:]: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
     net.load_state_dict(state)
     return TrainedModel(
@@ -154,8 +146,8 @@ def _from_checkpoint(path: Path) -> TrainedModel:
         run_id=_run_id_from_path(path),
         dataset=cfg.data.dataset,
         data_dir=cfg.data.data_dir,
-        loss=m.loss,
-        label_smoothing=m.label_smoothing,
+        loss=cfg.model.loss,
+        label_smoothing=cfg.model.label_smoothing,
     )
 
 

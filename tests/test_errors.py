@@ -516,3 +516,43 @@ def test_runtime_errors_as_real_processes(bad: Bad, bad_files, tiny_data_dir, tm
     )
     assert time.monotonic() - started < 60  # mostly imports, on a loaded machine
     assert_clean_error(proc.returncode, proc.stderr, bad)
+
+
+# ---------------------------------------------------------------- tasks (invoke)
+
+
+def invoke(*words: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "invoke", *words],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # the UI's own child processes go with it
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("port", ["notanumber", "70000"])
+def test_invoke_ui_rejects_a_bad_port_in_one_line(port: str) -> None:
+    proc = invoke("ui", "--port", port)
+    _, stderr = proc.communicate(timeout=60)
+    assert_clean_error(
+        proc.returncode, stderr, Bad(f"ui-port-{port}", (), USAGE, ("--port", "1..65535"))
+    )
+
+
+def test_invoke_ui_warns_when_bound_beyond_loopback(tmp_path) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    proc = invoke("ui", "--host", "0.0.0.0", "--port", str(port), env=env)
+    try:
+        warning = proc.stderr.readline()  # printed before the server starts
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert warning.startswith("warning: --host=0.0.0.0 exposes the MLflow UI")
