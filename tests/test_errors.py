@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from src.cli import run_main
-from tests.helpers import synthetic_digits, tiny_train_args
+from tests.helpers import free_port, synthetic_digits, tiny_train_args
 
 ROOT = Path(__file__).resolve().parents[1]
 USAGE, BROKEN = 2, 1
@@ -543,11 +543,7 @@ def test_invoke_ui_rejects_a_bad_port_in_one_line(port: str) -> None:
 
 
 def test_invoke_ui_warns_when_bound_beyond_loopback(tmp_path) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     proc = invoke("ui", "--host", "0.0.0.0", "--port", str(port), env=env)
     try:

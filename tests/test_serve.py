@@ -8,11 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,16 +17,10 @@ import numpy as np
 import pytest
 
 from src.data import cache_path, load_dataset
-from tests.helpers import tiny_train_args
+from tests.helpers import free_port, local_server, tiny_train_args
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_S = 180
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -43,35 +33,9 @@ def served(model_uri: str, tracking_uri: str, workdir: Path) -> Iterator[str]:
     log = workdir / "serve.log"
     command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri]
     command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
-    with open(log, "wb") as out:
-        server = subprocess.Popen(
-            command, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: uvicorn is a child process
-        )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"mlflow models serve exited {server.returncode}:\n{log.read_text()}")
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{url}/ping", timeout=2) as response,
-            ):
-                if response.status == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"no /ping answer in {STARTUP_TIMEOUT_S} s:\n{log.read_text()}")
-            time.sleep(0.5)
+    with local_server(command, url, "/ping", log, STARTUP_TIMEOUT_S, cwd=workdir, env=env):
         yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 def post_images(url: str, pixels: np.ndarray) -> np.ndarray:
