@@ -119,21 +119,14 @@ def _from_mlflow(uri: str, tracking_uri: str | None) -> TrainedModel:
 
 
 def _from_checkpoint(path: Path) -> TrainedModel:
-    import torch
-
     from src.build import build_net
     from src.cli import parse_train_config
+    from src.train import read_checkpoint
 
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        # Tensors and plain containers only: a checkpoint cannot run code when loaded.
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise UsageError(
-            f"{path} is not a readable checkpoint ({error or type(error).__name__})"
-        ) from error
-    if not isinstance(checkpoint, dict) or not checkpoint.get("train_config"):
+    checkpoint = read_checkpoint(path, "--checkpoint", hint="")  # weights_only: runs no code
+    if not checkpoint.get("train_config"):
         raise UsageError(f"{path} has no train_config: not a checkpoint written by src.train")
     cfg = parse_train_config(checkpoint["train_config"])
     # The pixel statistics come back with the state dict (input_scale/input_shift buffers).

@@ -83,17 +83,19 @@ def find_run_checkpoint(checkpoint_dir: str, run_id: str) -> Path:
     return found[0]
 
 
-def read_checkpoint(path: Path, key: str) -> dict:
-    """A checkpoint loaded without running code from it (weights_only); UsageError if unreadable."""
+def read_checkpoint(path: Path, key: str, hint: str = "resume from another one") -> dict:
+    """A checkpoint loaded without running code from it (weights_only); UsageError if unreadable.
+
+    Shared by resuming here and by src.registry (evaluate/predict --checkpoint)."""
     import torch
 
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # truncated zip, refused global, not a torch file...
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise UsageError(
-            f"{key}: {path} is not a readable checkpoint ({reason}); resume from another one"
-        ) from error
+        advice = f"; {hint}" if hint else ""
+        message = f"{key}: {path} is not a readable checkpoint ({reason}){advice}"
+        raise UsageError(message) from error
     if not isinstance(checkpoint, dict):
         raise UsageError(f"{key}: {path} holds a {type(checkpoint).__name__}, not a checkpoint")
     return checkpoint
