@@ -5,8 +5,9 @@ own journal, MLflow store and checkpoints in a scratch folder; numbers are read 
 study afterwards.
 
   1. Pruning: the same trials (random sampler, same seed, so the same configs in the same order)
-     with the median pruner and without; total epochs run and best validation accuracy.
-     Target: pruning runs <= half the epochs for the same best val acc (+-0.1 point).
+     without a pruner and with each pruner asked for (default: the default study's), with that
+     pruner's settings from configs/tune/default.yaml; total epochs run and best validation
+     accuracy. Target: pruning runs <= half the epochs for the same best val acc (+-0.1 point).
   2. Workers: the same study with --n-jobs 1 and 2 (equal-cost trials: fixed network, early
      stopping off, no pruning); finished trials per hour, from the first trial's start to the
      last one's end. Target: 2 workers >= 1.6x the trials per hour of 1 on 2 vCPUs.
@@ -99,24 +100,26 @@ def run_study(config: dict[str, Any], workdir: Path) -> dict[str, Any]:
     }
 
 
-def pruning(workdir: Path, quick: bool, n_trials: int) -> dict[str, Any]:
+def pruning(workdir: Path, quick: bool, n_trials: int, pruners: list[str]) -> dict[str, Any]:
     arms = {}
-    for pruner in ("none", "median"):
+    for pruner in ("none", *pruners):
         config = study_config(f"bench-pruning-{pruner}", workdir, quick, n_trials=n_trials)
         config["pruner"]["name"] = pruner
         arms[pruner] = run_study(config, workdir)
-    ratio = arms["median"]["epochs"] / arms["none"]["epochs"]
-    delta = (arms["median"]["best_val_acc"] - arms["none"]["best_val_acc"]) * 100
-    met = (
-        ratio <= TARGETS["pruning_epoch_ratio"]
-        and abs(delta) <= TARGETS["pruning_acc_delta_points"]
-    )
-    return {
-        "arms": arms,
-        "epoch_ratio": round(ratio, 3),
-        "acc_delta_points": round(delta, 2),
-        "met": met,
-    }
+    verdicts = {}
+    for pruner in pruners:
+        ratio = arms[pruner]["epochs"] / arms["none"]["epochs"]
+        delta = (arms[pruner]["best_val_acc"] - arms["none"]["best_val_acc"]) * 100
+        met = (
+            ratio <= TARGETS["pruning_epoch_ratio"]
+            and abs(delta) <= TARGETS["pruning_acc_delta_points"]
+        )
+        verdicts[pruner] = {
+            "epoch_ratio": round(ratio, 3),
+            "acc_delta_points": round(delta, 2),
+            "met": met,
+        }
+    return {"arms": arms, "verdicts": verdicts}
 
 
 def workers(workdir: Path, quick: bool, n_trials: int) -> dict[str, Any]:
@@ -159,10 +162,9 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {label.format(arm)} | {r['complete']} | {r['pruned']} | {r['epochs']} | "
                 f"{r['best_val_acc']:.4f} | {r['trials_per_hour']} | {r['wall_s']} |"
             )
-    if "pruning" in results:
-        p = results["pruning"]
+    for pruner, p in results.get("pruning", {}).get("verdicts", {}).items():
         lines.append(
-            f"\nPruning: {p['epoch_ratio']:.0%} of the epochs, best val acc "
+            f"\nPruner {pruner}: {p['epoch_ratio']:.0%} of the epochs, best val acc "
             f"{p['acc_delta_points']:+.2f} points (target <= 50%, +-0.1): "
             f"{'met' if p['met'] else 'NOT met'}."
         )
@@ -180,6 +182,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a few small trials per arm")
     parser.add_argument("--only", choices=["pruning", "workers"], help="run one comparison")
     parser.add_argument("--pruning-trials", type=int, help="trials per pruning arm (30; quick 8)")
+    parser.add_argument(
+        "--pruners",
+        nargs="+",
+        choices=["median", "hyperband", "successive_halving"],
+        help="pruners compared with none (default: the default study's)",
+    )
     parser.add_argument("--worker-trials", type=int, help="trials per worker arm (12; quick 4)")
     parser.add_argument(
         "--json", type=Path, default=ROOT / "benchmarks" / "results-tune.json", help="results file"
@@ -191,6 +199,7 @@ def main() -> None:
     results: dict[str, Any] = {
         "machine": {
             "cpus": os.cpu_count(),
+            "usable_cpus": len(os.sched_getaffinity(0)),
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
@@ -200,7 +209,8 @@ def main() -> None:
     try:
         if args.only in (None, "pruning"):
             n = args.pruning_trials or (8 if args.quick else 30)
-            results["pruning"] = pruning(workdir, args.quick, n)
+            pruners = args.pruners or [yaml.safe_load(DEFAULT_STUDY.read_text())["pruner"]["name"]]
+            results["pruning"] = pruning(workdir, args.quick, n, pruners)
         if args.only in (None, "workers"):
             n = args.worker_trials or (4 if args.quick else 12)
             results["workers"] = workers(workdir, args.quick, n)

@@ -17,6 +17,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from src.config import TrainConfig
 from src.data import MNISTDataModule
 from src.model import MLP, MLPClassifier
+from src.optim import EMAWeights
 from src.progress import progress_callbacks
 
 # Lightning's advice for DataLoaders does not apply to in-memory tensor batches.
@@ -27,9 +28,16 @@ logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
 )
 
 
+def usable_cpus() -> int:
+    """Cores this process may run on: its affinity mask (taskset, cpusets), not the host's."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def configure_threads(processes_sharing_cpu: int = 1) -> int:
     """Give this process its share of the cores: small matmuls collapse when oversubscribed."""
-    share = max(1, (os.cpu_count() or 1) // max(1, processes_sharing_cpu))
+    share = max(1, usable_cpus() // max(1, processes_sharing_cpu))
     torch.set_num_threads(share)
     return share
 
@@ -107,6 +115,8 @@ def build_callbacks(cfg: TrainConfig, checkpoint_dir: Path) -> list[Callback]:
         callbacks.append(
             EarlyStopping(es.monitor, min_delta=es.min_delta, patience=es.patience, mode=es.mode)
         )
+    if cfg.optimizer.ema_decay is not None:
+        callbacks.append(EMAWeights(decay=cfg.optimizer.ema_decay))
     callbacks.extend(progress_callbacks(cfg.trainer.enable_progress_bar))
     return callbacks
 

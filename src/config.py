@@ -107,9 +107,18 @@ class OptimizerConfig:
     """sgd only."""
     betas: tuple[float, float] = (0.9, 0.999)
     """adam and adamw only."""
+    ema_decay: float | None = None
+    """Exponential moving average of the weights, updated every step (e.g. 0.999); validation,
+    checkpoints, test and the logged model use the average. null = off."""
 
     def __post_init__(self) -> None:
         _check(_finite(self.lr) and self.lr > 0, "optimizer.lr", "a number > 0", self.lr)
+        _check(
+            self.ema_decay is None or (_finite(self.ema_decay) and 0 < self.ema_decay < 1),
+            "optimizer.ema_decay",
+            "null or a number in (0, 1)",
+            self.ema_decay,
+        )
         _check(
             _finite(self.weight_decay) and self.weight_decay >= 0,
             "optimizer.weight_decay",

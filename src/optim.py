@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
+from lightning.pytorch.callbacks import EMAWeightAveraging
+from lightning.pytorch.trainer.states import TrainerFn
 
 from src.config import OptimizerConfig, SchedulerConfig
 
@@ -62,3 +64,15 @@ def build_scheduler(
             f"scheduler.name={cfg.name!r} is not one of none, cosine, step, onecycle, plateau"
         )
     return {"scheduler": scheduler, "interval": "epoch"}
+
+
+class EMAWeights(EMAWeightAveraging):
+    """EMA of the weights (`optimizer.ema_decay`); checkpoints hold the average as state_dict.
+
+    Lightning also restores callbacks when testing from a checkpoint, and the stock callback then
+    reloads the raw (non-averaged) weights after fit: test must score the average it validated.
+    """
+
+    def on_load_checkpoint(self, trainer, pl_module, checkpoint) -> None:
+        if trainer.state.fn == TrainerFn.FITTING:
+            super().on_load_checkpoint(trainer, pl_module, checkpoint)

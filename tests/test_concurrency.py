@@ -64,3 +64,22 @@ def test_trainings_started_together_on_a_new_store_all_finish(tiny_data_dir, tmp
         assert {"test/acc", "wall_time_s"} <= set(run.data.metrics)
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
         assert "config.yaml" in artifacts
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")
+def test_thread_share_follows_the_cpu_affinity_mask() -> None:
+    """`taskset -c 0 python -m src.train` on a 2-core machine must train with 1 thread, not 2."""
+    import torch
+
+    from src.build import configure_threads
+
+    mask, threads = os.sched_getaffinity(0), torch.get_num_threads()
+    try:
+        os.sched_setaffinity(0, {min(mask)})
+        assert configure_threads(1) == 1
+        assert torch.get_num_threads() == 1
+    finally:
+        os.sched_setaffinity(0, mask)
+        torch.set_num_threads(threads)
+    assert configure_threads(len(mask)) == 1
+    torch.set_num_threads(threads)

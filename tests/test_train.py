@@ -172,3 +172,19 @@ def test_one_epoch_on_real_mnist_reaches_95_percent(tmp_path, tracking_env) -> N
     ])  # fmt: skip
     result = run_training(cfg)
     assert result.test_metrics["test/acc"] >= 0.95
+
+
+def test_ema_average_is_what_is_checkpointed_and_tested(tiny_data_dir, tmp_path, tracking_env):
+    import torch
+
+    from src.evaluate import evaluate
+    from src.registry import load_model
+
+    result = train(tiny_data_dir, tmp_path, "ema", "--optimizer.ema_decay=0.9")
+    checkpoint = torch.load(result.best_checkpoint, map_location="cpu", weights_only=True)
+    average, raw = checkpoint["state_dict"], checkpoint["current_model_state"]
+    assert any(not torch.equal(average[key], raw[key]) for key in average)
+    # The logged test metrics are those of the averaged weights (the ones validation chose).
+    found = evaluate(load_model(checkpoint=result.best_checkpoint)).metrics
+    for key in ("test/acc", "test/loss"):
+        assert found[key] == pytest.approx(result.test_metrics[key], abs=1e-5), key
