@@ -188,3 +188,19 @@ def test_ema_average_is_what_is_checkpointed_and_tested(tiny_data_dir, tmp_path,
     found = evaluate(load_model(checkpoint=result.best_checkpoint)).metrics
     for key in ("test/acc", "test/loss"):
         assert found[key] == pytest.approx(result.test_metrics[key], abs=1e-5), key
+
+
+def test_resume_with_ema_ends_where_an_uninterrupted_run_ends(
+    tiny_data_dir, tmp_path, tracking_env
+):
+    """The checkpoint carries both the raw weights and their average; resuming restores both."""
+    ema = ["--optimizer.ema_decay=0.9", "--scheduler.name=none", "--model.dropout=0.3"]
+    whole = train(tiny_data_dir, tmp_path / "whole", "ema-whole", *ema, "--trainer.max_epochs=3")
+    parts = tmp_path / "parts"
+    first = train(tiny_data_dir, parts, "ema-parts", *ema, "--trainer.max_epochs=1")
+    resumed = train(
+        tiny_data_dir, parts, "ema-parts", *ema, "--ckpt_path=last", "--trainer.max_epochs=3"
+    )
+    assert resumed.run_id == first.run_id
+    for key in ("test/acc", "test/loss"):
+        assert resumed.test_metrics[key] == pytest.approx(whole.test_metrics[key], abs=1e-6), key
