@@ -194,12 +194,13 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
+    from src.build import usable_cpus
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-tune-"))
     results: dict[str, Any] = {
         "machine": {
             "cpus": os.cpu_count(),
-            "usable_cpus": len(os.sched_getaffinity(0)),
+            "usable_cpus": usable_cpus(),
             "python": platform.python_version(),
             "platform": platform.platform(),
         },

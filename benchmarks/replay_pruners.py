@@ -17,28 +17,25 @@ from __future__ import annotations
 
 import argparse
 import random
-from collections.abc import Callable
 
 import optuna
-from optuna.pruners import (
-    BasePruner,
-    HyperbandPruner,
-    MedianPruner,
-    SuccessiveHalvingPruner,
-)
+from optuna.pruners import BasePruner
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-CANDIDATES: dict[str, Callable[[], BasePruner]] = {
-    "median, 5 start-up, 1 warm-up": lambda: MedianPruner(n_startup_trials=5, n_warmup_steps=1),
-    "median, 5 start-up, 0 warm-up": lambda: MedianPruner(n_startup_trials=5, n_warmup_steps=0),
-    "median, 3 start-up, 1 warm-up": lambda: MedianPruner(n_startup_trials=3, n_warmup_steps=1),
-    "median, 3 start-up, 0 warm-up": lambda: MedianPruner(n_startup_trials=3, n_warmup_steps=0),
-    "successive halving, r=1, eta=3": lambda: SuccessiveHalvingPruner(
-        min_resource=1, reduction_factor=3
-    ),
-    "hyperband, r=1, eta=3": lambda: HyperbandPruner(min_resource=1, reduction_factor=3),
+from src.study_workers import make_pruner
+from src.tune import parse_tune_config
+
+# Pruner settings as `python -m src.tune` overrides of the default study: each candidate is built
+# by the product's own make_pruner, so a row is exactly what that setting would run.
+CANDIDATES: dict[str, list[str]] = {
+    "median, 5 start-up, 1 warm-up": ["--pruner.n_startup_trials=5", "--pruner.n_warmup_steps=1"],
+    "median, 5 start-up, 0 warm-up": ["--pruner.n_startup_trials=5", "--pruner.n_warmup_steps=0"],
+    "median, 3 start-up, 1 warm-up": ["--pruner.n_startup_trials=3", "--pruner.n_warmup_steps=1"],
+    "median, 3 start-up, 0 warm-up": ["--pruner.n_startup_trials=3", "--pruner.n_warmup_steps=0"],
+    "successive halving, r=1, eta=3": ["--pruner.name=successive_halving"],
+    "hyperband, r=1, eta=3": ["--pruner.name=hyperband"],
 }
 
 
@@ -85,8 +82,11 @@ def main() -> None:
         "best kept (±tolerance) | <= 50% and best kept |"
     )
     print("|---|---:|---:|---:|---:|")
-    for name, make in CANDIDATES.items():
-        results = [replay(curves, order, make()) for order in orders]
+    default = parse_tune_config([]).pruner
+    for name, overrides in CANDIDATES.items():
+        cfg = parse_tune_config(overrides)
+        name += " (the default study's)" if cfg.pruner == default else ""
+        results = [replay(curves, order, make_pruner(cfg)) for order in orders]
         ratios = sorted(epochs / total for epochs, _ in results)
         kept = [abs(best - top) * 100 <= args.tolerance for _, best in results]
         both = sum(k and e / total <= 0.5 for k, (e, _) in zip(kept, results, strict=True))
