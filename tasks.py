@@ -39,20 +39,21 @@ def dashboard(c, storage="mlruns/optuna-journal.log", port="8080"):
     c.run(f"{Path(PY).parent / 'optuna-dashboard'} {storage} --host 127.0.0.1 --port {port}")
 
 
-@task(help={"quick": "fewer repetitions", "only": "training or tune"})
+@task(help={"quick": "fewer repetitions", "only": "training, tune or gpu (needs a CUDA GPU)"})
 def bench(c, quick=False, only=""):
-    """Benchmarks (results table in README): training speed, then tuning."""
+    """Benchmarks for the README tables: training speed and tuning (--only gpu: GPU rows)."""
     flag = " --quick" if quick else ""
     if only in ("", "training"):
         c.run(f"{PY} -m benchmarks.bench_training{flag}")
     if only in ("", "tune"):
         c.run(f"{PY} -m benchmarks.bench_tune{flag}")
+    if only == "gpu":
+        c.run(f"{PY} -m benchmarks.bench_gpu" + (" --reps 1 --seeds 1" if quick else ""))
 
 
 @task
 def recipes(c, all=False):
-    """Train the recipes in configs/experiments/ and print the README results table (--all: also
-    the long dropout_maxnorm_* accuracy attempts, hours on CPU)."""
+    """Train configs/experiments/ recipes, print the README table (--all: long, gpu_ too)."""
     c.run(f"{PY} -m benchmarks.run_recipes{' --all' if all else ''}")
 
 

@@ -283,9 +283,9 @@ class TrainerConfig:
     """Deterministic torch kernels: bit-identical reruns, sometimes slower."""
     fast_dev_run: bool = False
     """One train, val and test batch: a smoke test of the whole pipeline."""
-    limit_train_batches: float | int | None = None
+    limit_train_batches: int | float | None = None
     """Train on this many batches (int) or this share (float) of each epoch; null = all."""
-    limit_val_batches: float | int | None = None
+    limit_val_batches: int | float | None = None
     """The same for validation."""
     check_val_every_n_epoch: int = 1
     """Validate every n epochs."""

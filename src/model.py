@@ -8,7 +8,7 @@ import lightning.pytorch as L
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MaxMetric, MeanMetric
+from torchmetrics import MaxMetric, Metric
 from torchmetrics.classification import (
     MulticlassAccuracy,
     MulticlassConfusionMatrix,
@@ -96,6 +96,28 @@ class MLP(nn.Module):
         return [m.weight for m in self.layers if isinstance(m, nn.Linear)]
 
 
+class WeightedMean(Metric):
+    """Mean of per-batch values weighted by batch size, summed across DDP ranks.
+
+    torchmetrics' MeanMetric checks each update for NaN with `if isnan(x).any()`, which reads a
+    device value on the host: a GPU sync on every step. A NaN loss shows up in the mean anyway.
+    """
+
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("total", torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("count", torch.tensor(0.0), dist_reduce_fx="sum")
+
+    def update(self, value: torch.Tensor, weight: int) -> None:
+        self.total += value * weight
+        self.count += weight
+
+    def compute(self) -> torch.Tensor:
+        return self.total / self.count
+
+
 class StageMetrics(nn.Module):
     """Loss and accuracy of one stage, accumulated on the device; with `detailed`, also macro F1
     and the confusion matrix (left out of training, where every step would pay for them)."""
@@ -103,7 +125,7 @@ class StageMetrics(nn.Module):
     def __init__(self, num_classes: int, detailed: bool = True) -> None:
         super().__init__()
         # validate_args=False: the checks call torch.unique, a host sync on every update.
-        self.loss = MeanMetric()
+        self.loss = WeightedMean()
         self.acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
         self.detailed = detailed
         if detailed:
@@ -111,7 +133,7 @@ class StageMetrics(nn.Module):
             self.confusion = MulticlassConfusionMatrix(num_classes, validate_args=False)
 
     def update(self, loss: torch.Tensor, preds: torch.Tensor, target: torch.Tensor) -> None:
-        self.loss.update(loss, weight=target.shape[0])
+        self.loss.update(loss, target.shape[0])
         self.acc.update(preds, target)
         if self.detailed:
             self.f1.update(preds, target)

@@ -67,7 +67,7 @@ def running_train_metrics(pl_module) -> dict[str, float]:
         return {}
     loss, acc = metrics.loss, metrics.acc
     seen = (acc.tp.sum() + acc.fn.sum()).clamp(min=1)
-    values = torch.stack([loss.mean_value / loss.weight, acc.tp.sum() / seen]).tolist()
+    values = torch.stack([loss.total / loss.count, acc.tp.sum() / seen]).tolist()
     return {"loss": values[0], "acc": values[1]}
 
 

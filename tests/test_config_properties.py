@@ -160,3 +160,15 @@ def test_one_bad_value_is_refused_naming_its_key(values, key, data) -> None:
     message = str(refused.value)
     assert "\n" not in message
     assert key in message
+
+
+def test_limit_batches_reads_whole_numbers_as_batch_counts() -> None:
+    # jsonargparse tries a union's types in order: "20" must not become the fraction 20.0.
+    cfg = parse_train_config(["--trainer.limit_train_batches=20", "--trainer.limit_val_batches=1"])
+    assert cfg.trainer.limit_train_batches == 20 and type(cfg.trainer.limit_train_batches) is int
+    assert type(cfg.trainer.limit_val_batches) is int
+    cfg = parse_train_config(
+        ["--trainer.limit_train_batches=0.25", "--trainer.limit_val_batches=1.0"]
+    )
+    assert cfg.trainer.limit_train_batches == 0.25 and cfg.trainer.limit_val_batches == 1.0
+    assert type(cfg.trainer.limit_val_batches) is float

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import traceback
+
 import pytest
 import torch
+from lightning.pytorch.callbacks import Callback
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from src.build import build_datamodule, build_model, build_trainer
 from src.cli import parse_train_config
@@ -58,3 +62,79 @@ def test_gpu_mixed_precision_run(tiny_data_dir, tmp_path, tracking_env, precisio
     )
     result = run_training(cfg)
     assert result.test_metrics["test/acc"] > 0.5
+
+
+class HostReads(TorchDispatchMode):
+    """Records every op that copies a tensor value to Python (`.item()`, `bool(t)`, `if t:`).
+
+    On a GPU each one waits for all queued work. The same ops run on the CPU, so this runs anywhere.
+    """
+
+    READS = (torch.ops.aten._local_scalar_dense.default, torch.ops.aten.item.default)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sites: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func in self.READS:
+            frame = [f for f in traceback.extract_stack()[:-1] if "/torch/" not in f.filename][-1]
+            self.sites.append(f"{frame.filename}:{frame.lineno}")
+        return func(*args, **(kwargs or {}))
+
+
+class WatchSteps(Callback):
+    """HostReads from each training batch's start to the next one's (the module's own
+    on_train_batch_end, max-norm, runs after the callbacks'), and over each validation batch."""
+
+    def __init__(self) -> None:
+        self.reads, self.steps, self._on = HostReads(), 0, False
+
+    def _start(self) -> None:
+        if not self._on:
+            self.reads.__enter__()
+            self._on = True
+
+    def _stop(self) -> None:
+        if self._on:
+            self.reads.__exit__(None, None, None)
+            self._on = False
+
+    def on_train_batch_start(self, *args) -> None:
+        self._stop()
+        self.steps += 1
+        self._start()
+
+    def on_train_epoch_end(self, *args) -> None:  # before the module logs its epoch metrics
+        self._stop()
+
+    def on_validation_batch_start(self, *args) -> None:
+        self._stop()  # the epoch's last training step ends where validation begins
+        self._start()
+
+    def on_validation_batch_end(self, *args) -> None:
+        self._stop()
+
+
+def test_training_and_validation_steps_never_read_device_values(tiny_data_dir, tmp_path) -> None:
+    """The fast path: no host sync per step, with every per-step feature on (dropout, max-norm,
+    L1/L2 penalties, EMA, onecycle schedule). Metrics are read once per epoch, outside the steps."""
+    cfg = parse_train_config(
+        [
+            *tiny_train_args(tiny_data_dir, tmp_path, "no-sync"),
+            "--model.input_dropout=0.1",
+            "--model.max_norm=3",
+            "--model.l1_penalty=1e-5",
+            "--model.l2_penalty=1e-5",
+            "--optimizer.ema_decay=0.99",
+            "--scheduler.name=onecycle",
+        ]
+    )
+    datamodule = build_datamodule(cfg)
+    datamodule.prepare_data()
+    module = build_model(cfg, datamodule)
+    watch = WatchSteps()
+    trainer = build_trainer(cfg, None, tmp_path / "ckpt", [watch])
+    trainer.fit(module, datamodule=datamodule)
+    assert watch.steps == 2 * 10  # 1,000 training images, batch 100, 2 epochs
+    assert watch.reads.sites == []
