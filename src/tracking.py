@@ -303,6 +303,8 @@ def environment_tags(
     import lightning
     import torch
 
+    from src.build import usable_cpus
+
     return {
         "accelerator": accelerator,
         "device_name": device_name,
@@ -313,6 +315,7 @@ def environment_tags(
         "cuda_version": str(torch.version.cuda),
         "python_version": platform.python_version(),
         "host_cpu_count": str(os.cpu_count()),
+        "usable_cpus": str(usable_cpus()),  # the affinity mask: taskset or a container's cpuset
         "torch_threads": str(torch.get_num_threads()),
     }
 

@@ -54,6 +54,7 @@ def test_a_run_is_complete_in_mlflow(tiny_data_dir, tmp_path, tracking_env) -> N
         assert tag in run.data.tags
     for tag in ("torch_version", "lightning_version", "cuda_version"):
         assert run.data.tags[tag]
+    assert 1 <= int(run.data.tags["usable_cpus"]) <= int(run.data.tags["host_cpu_count"])
 
     val_acc = client.get_metric_history(result.run_id, "val/acc")
     assert [m.step for m in val_acc] == [0, 1]  # one point per epoch, stepped by epoch
