@@ -37,3 +37,4 @@ def test_time_to_98_sweep_uses_the_recipe_with_each_batch_size(tiny_data_dir) ->
         assert r["lr"] == 0.001 and r["precision"] == "32-true"
     table = bench_gpu.markdown({"machine": bench_gpu.machine("cpu"), "time_to_98": rows})
     assert "| gpu_fast.yaml (32-true, lr 0.001) | 500 | 0 |" in table
+    assert "| ≤ 1 s |" in table
