@@ -99,13 +99,15 @@ def build_model(cfg: TrainConfig, datamodule: MNISTDataModule) -> MLPClassifier:
 
 def build_callbacks(cfg: TrainConfig, checkpoint_dir: Path) -> list[Callback]:
     has_val = cfg.data.val_size > 0
-    monitor = "val/acc" if has_val else "train/loss"
+    # Without validation nothing can choose an epoch: best.ckpt is then the final epoch (a refit
+    # on all training images for the epochs validation chose earlier), not the lowest train/loss,
+    # which dropout makes noisy and which EMA weights do not produce.
     callbacks: list[Callback] = [
         ModelCheckpoint(
             dirpath=checkpoint_dir,
             filename="best",
-            monitor=monitor,
-            mode="max" if has_val else "min",
+            monitor="val/acc" if has_val else None,
+            mode="max",
             save_last=True,
             auto_insert_metric_name=False,
         )
@@ -131,6 +133,8 @@ def build_trainer(
     for optional in ("limit_train_batches", "limit_val_batches"):
         if options[optional] is None:
             options.pop(optional)
+    if cfg.data.val_size == 0:
+        options["limit_val_batches"] = 0  # else Lightning warns about the empty val loader
     return L.Trainer(
         **options,
         logger=logger if logger is not None else False,

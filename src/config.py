@@ -158,6 +158,10 @@ class SchedulerConfig:
     """step: decay factor."""
     min_lr: float = 0.0
     """cosine: final learning rate; plateau: lower bound."""
+    epochs: int | None = None
+    """cosine: length of the curve in epochs (null: trainer.max_epochs). Longer than
+    trainer.max_epochs stops partway down it, e.g. to refit on all training images for the epochs
+    validation chose: `--data.val_size 0 --trainer.max_epochs 61 --scheduler.epochs 100`."""
     max_lr_factor: float = 10.0
     """onecycle: peak learning rate = optimizer.lr * max_lr_factor."""
     pct_start: float = 0.3
@@ -169,6 +173,12 @@ class SchedulerConfig:
 
     def __post_init__(self) -> None:
         _check(self.step_size > 0, "scheduler.step_size", "an int > 0", self.step_size)
+        _check(
+            self.epochs is None or self.epochs > 0,
+            "scheduler.epochs",
+            "null or an int > 0",
+            self.epochs,
+        )
         for key in ("gamma", "factor"):
             value = getattr(self, key)
             _check(
@@ -206,7 +216,7 @@ class DataConfig:
     eval_batch_size: int = 2048
     """Images per batch for validation and test (no gradients, so larger is fine)."""
     val_size: int = 5000
-    """Images carved from the 60k training set for validation (0 = no validation)."""
+    """Validation images held out of the 60k training set (0: none; the last epoch is tested)."""
     split_seed: int = 0
     """Seed of the train/validation split, kept apart from `seed` so tuning trials share a split."""
     device_resident: bool = True
@@ -401,6 +411,13 @@ class TrainConfig:
             "scheduler.name",
             "not plateau when data.val_size is 0 (plateau watches val/loss)",
             self.scheduler.name,
+        )
+        # A cosine shorter than the run would climb back up after its end.
+        _check(
+            self.scheduler.epochs is None or self.scheduler.epochs >= self.trainer.max_epochs,
+            "scheduler.epochs",
+            f"null or an int >= trainer.max_epochs={self.trainer.max_epochs}",
+            self.scheduler.epochs,
         )
         _check(
             not (self.model.batch_norm and self.data.batch_size < 2),

@@ -43,7 +43,7 @@ def build_scheduler(
         return None
     if cfg.name == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=max_epochs, eta_min=cfg.min_lr
+            optimizer, T_max=cfg.epochs or max_epochs, eta_min=cfg.min_lr
         )
     elif cfg.name == "step":
         scheduler = torch.optim.lr_scheduler.StepLR(

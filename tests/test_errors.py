@@ -104,6 +104,12 @@ PARSE_ERRORS = [
         ("scheduler.name", "data.val_size is 0"),
     ),
     Bad(
+        "cosine-shorter-than-the-run",
+        ("--trainer.max_epochs=5", "--scheduler.epochs=4"),
+        USAGE,
+        ("scheduler.epochs", "trainer.max_epochs=5"),
+    ),
+    Bad(
         "early-stopping-without-validation",
         ("--data.val_size=0",),
         USAGE,

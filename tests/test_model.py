@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -117,3 +119,14 @@ def test_every_schedule_builds(name: str) -> None:
     assert (scheduler is None) == (name == "none")
     if scheduler is not None:
         assert scheduler["interval"] == ("step" if name == "onecycle" else "epoch")
+
+
+def test_cosine_epochs_stretches_the_curve_beyond_the_run() -> None:
+    from src.optim import build_scheduler
+
+    optimizer = build_optimizer(MLP(hidden_dims=[]).parameters(), OptimizerConfig(lr=1.0))
+    scheduler = build_scheduler(optimizer, SchedulerConfig(epochs=100), 61, 610)["scheduler"]
+    for _ in range(60):
+        scheduler.step()
+    # Epoch 60 of a 100-epoch cosine, not the end of a 61-epoch one.
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.6)))

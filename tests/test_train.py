@@ -205,3 +205,21 @@ def test_resume_with_ema_ends_where_an_uninterrupted_run_ends(
     assert resumed.run_id == first.run_id
     for key in ("test/acc", "test/loss"):
         assert resumed.test_metrics[key] == pytest.approx(whole.test_metrics[key], abs=1e-6), key
+
+
+def test_without_validation_the_last_epoch_is_tested(tiny_data_dir, tmp_path, tracking_env) -> None:
+    """A refit on every training image: no val loop; the last epoch's weights are tested."""
+    import torch
+
+    result = train(
+        tiny_data_dir, tmp_path, "refit",
+        "--data.val_size=0", "--early_stopping.enabled=false",
+        "--trainer.max_epochs=3", "--scheduler.epochs=10",
+    )  # fmt: skip
+    client = MlflowClient()
+    assert client.get_metric_history(result.run_id, "val/acc") == []
+    lrs = [m.value for m in client.get_metric_history(result.run_id, "train/lr")]
+    assert len(lrs) == 3 and lrs[-1] > 0.5e-3  # still high: 3 epochs of a 10-epoch cosine
+    best = torch.load(result.best_checkpoint, weights_only=False)
+    assert best["epoch"] == 2
+    assert result.test_metrics["test/acc"] > 0.8
