@@ -55,8 +55,9 @@ def main() -> None:
     print("| recipe | test acc | best val acc | epochs | training wall time |")
     print("|---|---|---|---|---|")
     for r in rows:
+        val = "no validation" if r["best_val_acc"] is None else f"{r['best_val_acc']:.2%}"
         print(
-            f"| `{r['recipe']}` | {r['test_acc']:.2%} | {r['best_val_acc']:.2%} | {r['epochs']} "
+            f"| `{r['recipe']}` | {r['test_acc']:.2%} | {val} | {r['epochs']} "
             f"| {r['wall_time_s']:.0f} s |"
         )
 
