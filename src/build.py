@@ -18,14 +18,15 @@ from src.config import TrainConfig
 from src.data import MNISTDataModule
 from src.model import MLP, MLPClassifier
 from src.optim import EMAWeights
-from src.progress import progress_callbacks
+from src.progress import RANK_ZERO_LOGGERS, progress_callbacks
 
 # Lightning's advice for DataLoaders does not apply to in-memory tensor batches.
 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 warnings.filterwarnings("ignore", message=".*`isinstance.*treespec.*")
-logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
-    lambda record: "litlogger" not in record.getMessage()  # an advert printed on every run
-)
+for _name in RANK_ZERO_LOGGERS:
+    logging.getLogger(f"{_name}.utilities.rank_zero").addFilter(
+        lambda record: "litlogger" not in record.getMessage()  # an advert printed on every run
+    )
 
 
 def usable_cpus() -> int:

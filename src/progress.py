@@ -11,9 +11,19 @@ import logging
 
 from lightning.pytorch.callbacks import Callback, RichProgressBar
 
+# Where Lightning's rank-zero messages go. Importing mlflow.pytorch imports the standalone
+# pytorch_lightning package too, which re-points lightning_utilities' one shared rank-zero logger
+# at its own names: from then on our lightning.pytorch Trainer speaks through those.
+RANK_ZERO_LOGGERS = (
+    "lightning.pytorch",
+    "lightning.fabric",
+    "pytorch_lightning",
+    "lightning_fabric",
+)
+
 # Loggers whose INFO lines ("GPU available: ...", "Restoring states from the checkpoint ...",
 # MLflow's "Creating initial MLflow database tables") are noise in CI logs.
-CHATTY_LOGGERS = ("lightning.pytorch", "lightning.fabric", "mlflow")
+CHATTY_LOGGERS = ("mlflow", *RANK_ZERO_LOGGERS)
 
 BAR_WIDTH = 20
 VAL_KEYS = {"val/loss": "val_loss", "val/acc": "val_acc"}  # short names keep the bar on one line

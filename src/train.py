@@ -7,7 +7,7 @@ Examples:
   python -m src.train --ckpt_path last          # resume the newest interrupted run
   python -m src.train --resume 3f2c...e1        # resume that run, with its saved config
   python -m src.train --print_config            # the resolved config as YAML
-  python -m src.train --register-model mnist-mlp   # register it; alias champion = best test/acc
+  python -m src.train --register-model mnist-mlp   # register it; alias champion = best val/acc_best
 """
 
 from __future__ import annotations

@@ -134,7 +134,7 @@ class TuneConfig:
     """After the study, train the best config with a test-set evaluation."""
     register_model: str | None = None
     """With retrain_best: register the retrained model under this name (alias `champion` goes to
-    the version with the best test/acc)."""
+    the version with the best val/acc_best)."""
     best_config_dir: str = "configs/experiments"
     """Where best-<study>.yaml is written for `python -m src.train --config`."""
 

@@ -76,6 +76,30 @@ def test_registered_version_is_tagged_on_its_run(store) -> None:
     assert tags["registered_model"].startswith(f"{REGISTERED}/")
 
 
+def test_champion_is_chosen_on_validation_not_on_the_test_set(tmp_path) -> None:
+    """Three versions whose val and test rankings disagree, and one trained without validation."""
+    from mlflow.tracking import MlflowClient
+
+    from src import registry, tracking
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = tracking.ensure_experiment(client, "ranking")
+    client.create_registered_model("ranked")
+    scores = {"best-val": (0.97, 0.90), "best-test": (0.95, 0.99), "refit": (None, 0.995)}
+    versions = {}
+    for label, (val_best, test_acc) in scores.items():
+        run_id = client.create_run(experiment, run_name=label).info.run_id
+        if val_best is not None:
+            client.log_metric(run_id, "val/acc_best", val_best)
+        client.log_metric(run_id, "test/acc", test_acc)
+        client.set_terminated(run_id)
+        source = tmp_path / label
+        source.mkdir()
+        versions[label] = client.create_model_version("ranked", str(source), run_id).version
+    assert registry.promote_best(client, "ranked") == str(versions["best-val"])
+    assert client.get_model_version_by_alias("ranked", "champion").version == versions["best-val"]
+
+
 # ---------------------------------------------------------------- evaluate
 
 

@@ -137,6 +137,22 @@ def test_quiet_mode_has_no_bar_and_silences_lightning_info(monkeypatch) -> None:
     assert isinstance(progress_callbacks(enabled=True)[0], LiveMetricsProgressBar)
 
 
+def test_quiet_mode_holds_after_mlflow_pytorch_imported_standalone_pytorch_lightning(
+    monkeypatch, caplog
+) -> None:
+    import lightning_utilities.core.rank_zero as shared
+    import mlflow.pytorch  # noqa: F401  (imports pytorch_lightning, as logging a model does)
+    from lightning.pytorch.utilities.rank_zero import rank_zero_info
+
+    for name in ("lightning.pytorch", "pytorch_lightning"):
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.INFO)
+    progress_callbacks(enabled=False)
+    with caplog.at_level(logging.DEBUG):
+        rank_zero_info("GPU available: probe")  # how our Trainer reports, via the shared logger
+    assert shared.log.name.split(".")[0] in ("lightning", "pytorch_lightning")
+    assert "probe" not in caplog.text
+
+
 def test_progress_bar_shows_live_loss_and_accuracy(
     tiny_data_dir, tmp_path, tracking_env, monkeypatch
 ) -> None:
