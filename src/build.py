@@ -23,6 +23,8 @@ from src.progress import RANK_ZERO_LOGGERS, progress_callbacks
 # Lightning's advice for DataLoaders does not apply to in-memory tensor batches.
 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 warnings.filterwarnings("ignore", message=".*`isinstance.*treespec.*")
+# Each run has its own checkpoint folder: it is non-empty only when resuming (or for its lock).
+warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
 for _name in RANK_ZERO_LOGGERS:
     logging.getLogger(f"{_name}.utilities.rank_zero").addFilter(
         lambda record: "litlogger" not in record.getMessage()  # an advert printed on every run

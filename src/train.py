@@ -12,6 +12,7 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import glob
 import os
@@ -63,13 +64,23 @@ class TrainResult:
     val_history: list[float] = field(default_factory=list)
 
 
-def find_last_checkpoint(cfg: TrainConfig) -> Path:
-    """`--ckpt_path last`: the newest last.ckpt among this experiment's runs."""
+def find_last_checkpoint(cfg: TrainConfig, chosen_run_id: str | None = None) -> Path:
+    """`--ckpt_path last`: the newest last.ckpt among this experiment's runs that no live process
+    is training. `chosen_run_id`: the run the main process chose (in a DDP worker, which must
+    resume the same one, and sees it as busy)."""
+    from src import run_lock
+
     root = Path(cfg.checkpoint_dir) / cfg.mlflow.experiment_name
-    candidates = sorted(root.glob("*/last.ckpt"), key=lambda p: p.stat().st_mtime)
-    if not candidates:
-        raise UsageError(f"ckpt_path=last: no last.ckpt under {root}/ (nothing to resume)")
-    return candidates[-1]
+    if chosen_run_id is not None:
+        return root / chosen_run_id / "last.ckpt"
+    found = sorted(root.glob("*/last.ckpt"), key=lambda p: p.stat().st_mtime)
+    idle = [path for path in found if not run_lock.is_busy(path.parent)]
+    if not idle:
+        where = f"no last.ckpt under {root}/"
+        if found:
+            where = f"every run with a last.ckpt under {root}/ is still training"
+        raise UsageError(f"ckpt_path=last: {where}; nothing to resume")
+    return idle[-1]
 
 
 def find_run_checkpoint(checkpoint_dir: str, run_id: str) -> Path:
@@ -107,16 +118,33 @@ def resolve_resume(cfg: TrainConfig) -> tuple[Path | None, str | None]:
     The checkpoint is read here, before any run is reopened, so that a corrupt file or one from a
     different model is a clean error instead of a FAILED run.
     """
+    from lightning.pytorch.utilities import rank_zero_only
+
+    from src import run_lock
+
     if cfg.ckpt_path is None:
         return None, None
-    path = find_last_checkpoint(cfg) if cfg.ckpt_path == "last" else Path(cfg.ckpt_path)
+    worker = rank_zero_only.rank != 0
+    if cfg.ckpt_path == "last":
+        path = find_last_checkpoint(cfg, os.environ.get(RUN_ID_ENV) if worker else None)
+    else:
+        path = Path(cfg.ckpt_path)
     key = f"ckpt_path={cfg.ckpt_path}"
     if not path.is_file():
         raise UsageError(f'{key}: no such checkpoint file; expected "last" or a .ckpt file')
+    if not worker and run_lock.is_busy(path.parent):
+        raise UsageError(_busy_message(key, path.parent))
     saved = read_checkpoint(path, key).get("train_config")
     if saved is not None:
         _check_resumable(cfg, saved, f"{key} ({path})")
     return path, path.parent.name
+
+
+def _busy_message(key: str, run_dir: Path) -> str:
+    from src import run_lock
+
+    held_by = run_lock.owner(run_dir)
+    return f"{key}: run {run_dir.name} is still being trained by {held_by}; wait for it or stop it"
 
 
 def _check_resumable(cfg: TrainConfig, saved: dict, where: str) -> None:
@@ -232,9 +260,7 @@ def run_training(
             _test(trainer, module, datamodule, "best")
         return result
 
-    with tracking.tracked_run(
-        experiment_id, cfg.mlflow.run_name, run_id=resume_run_id, nested=nested, tags=tags
-    ) as run:
+    with _training_run(cfg, experiment_id, resume_run_id, nested, tags) as run:
         run_id = run.info.run_id
         os.environ[RUN_ID_ENV] = run_id
         result.run_id, result.experiment_id = run_id, experiment_id
@@ -264,6 +290,27 @@ def run_training(
             client, run_id, cfg, module, datamodule
         )
     return result
+
+
+@contextlib.contextmanager
+def _training_run(cfg: TrainConfig, experiment_id: str, resume_run_id: str | None, nested, tags):
+    """The MLflow run, new or reopened, with this process holding the run's lock throughout."""
+    from src import run_lock, tracking
+
+    root = Path(cfg.checkpoint_dir) / cfg.mlflow.experiment_name
+    with contextlib.ExitStack() as held:
+        if resume_run_id is not None:  # before reopening: losing a race must leave the run alone
+            try:
+                held.enter_context(run_lock.hold(root / resume_run_id))
+            except run_lock.RunBusy as busy:
+                key = f"ckpt_path={cfg.ckpt_path}"
+                raise UsageError(_busy_message(key, root / resume_run_id)) from busy
+        with tracking.tracked_run(
+            experiment_id, cfg.mlflow.run_name, run_id=resume_run_id, nested=nested, tags=tags
+        ) as run:
+            if resume_run_id is None:
+                held.enter_context(run_lock.hold(root / run.info.run_id))
+            yield run
 
 
 def _fit(trainer, module, datamodule, resume_path: Path | None) -> None:

@@ -165,3 +165,37 @@ def test_interrupted_run_is_killed_then_resumes_to_the_uninterrupted_result(
     difference = max(abs(resumed_metrics[k] - uninterrupted[k]) for k in FINAL_METRICS)
     print(f"{signum.name}: resumed after {epochs_before} epochs, max |difference| {difference}")
     assert resumed_metrics == pytest.approx(uninterrupted, abs=TOLERANCE)
+
+
+@pytest.mark.slow
+def test_a_run_still_training_is_not_resumed_twice_but_resumes_once_its_process_is_killed(
+    tiny_data_dir, mlflow_store, tmp_path
+) -> None:
+    experiment = "busy"
+    words = train_words(tiny_data_dir, tmp_path, experiment)
+    proc = start([*words, "--trainer.max_epochs=100000"], mlflow_store)  # runs until killed
+    checkpoint = wait_for_first_epoch(proc, tmp_path / "checkpoints" / experiment, mlflow_store)
+    run_id = checkpoint.parent.name
+    client = MlflowClient(mlflow_store)
+    try:
+        refusals = {
+            ("--resume", run_id): f"run {run_id} is still being trained by process {proc.pid} on ",
+            ("--ckpt_path=last",): "every run with a last.ckpt under",
+        }
+        for resume, message in refusals.items():
+            code, stderr = finish(start([*words, *resume], mlflow_store))
+            assert code == 2, stderr[-2000:]
+            assert stderr.startswith("error: ") and stderr.count("\n") == 1, stderr[-2000:]
+            assert message in stderr
+        assert proc.poll() is None, "the refused resumes must leave the live run alone"
+        assert client.get_run(run_id).info.status == "RUNNING"
+        assert len(client.search_runs([client.get_run(run_id).info.experiment_id])) == 1
+    finally:
+        proc.kill()  # SIGKILL: no handler runs, the MLflow run stays RUNNING, the lock goes
+        proc.wait(timeout=60)
+    assert client.get_run(run_id).info.status == "RUNNING"
+    done = len(client.get_metric_history(run_id, "train/loss"))
+    code, stderr = finish(start([*words, "--ckpt_path=last", f"--trainer.max_epochs={done + 1}"],
+                                mlflow_store))  # fmt: skip
+    assert code == 0, stderr[-2000:]
+    assert client.get_run(run_id).info.status == "FINISHED"
