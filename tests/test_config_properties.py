@@ -32,13 +32,14 @@ def valid_settings(draw) -> dict[str, object]:
     schedulers = [s for s in get_args(config.SchedulerName) if val_size or s != "plateau"]
     monitor = draw(st.sampled_from(sorted(config.EARLY_STOPPING_MODES)))
     max_epochs = draw(st.integers(1, 3))
+    batch_norm = draw(st.booleans())
     return {
         "seed": draw(st.integers(0, config.MAX_SEED)),
         "model.hidden_dims": draw(st.lists(st.integers(1, 48), max_size=3)),
         "model.activation": draw(st.sampled_from(get_args(config.Activation))),
         "model.dropout": draw(unit()),
         "model.input_dropout": draw(unit()),
-        "model.batch_norm": draw(st.booleans()),
+        "model.batch_norm": batch_norm,
         "model.loss": loss,
         "model.label_smoothing": draw(unit(0.5)) if loss == "cross_entropy" else 0.0,
         "model.l2_penalty": draw(unit(1e-2)),
@@ -54,7 +55,7 @@ def valid_settings(draw) -> dict[str, object]:
         "scheduler.step_size": draw(st.integers(1, 5)),
         "scheduler.gamma": draw(st.floats(0.01, 0.99)),
         "scheduler.pct_start": draw(st.floats(0.05, 0.95)),
-        "data.batch_size": draw(st.integers(1, 512)),
+        "data.batch_size": draw(st.integers(2 if batch_norm else 1, 512)),  # batch statistics
         "data.val_size": val_size,
         "early_stopping.enabled": bool(val_size) and draw(st.booleans()),
         "early_stopping.monitor": monitor,
