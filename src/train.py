@@ -120,8 +120,6 @@ def resolve_resume(cfg: TrainConfig) -> tuple[Path | None, str | None]:
     """
     from lightning.pytorch.utilities import rank_zero_only
 
-    from src import run_lock
-
     if cfg.ckpt_path is None:
         return None, None
     worker = rank_zero_only.rank != 0
@@ -132,19 +130,10 @@ def resolve_resume(cfg: TrainConfig) -> tuple[Path | None, str | None]:
     key = f"ckpt_path={cfg.ckpt_path}"
     if not path.is_file():
         raise UsageError(f'{key}: no such checkpoint file; expected "last" or a .ckpt file')
-    if not worker and run_lock.is_busy(path.parent):
-        raise UsageError(_busy_message(key, path.parent))
     saved = read_checkpoint(path, key).get("train_config")
     if saved is not None:
         _check_resumable(cfg, saved, f"{key} ({path})")
     return path, path.parent.name
-
-
-def _busy_message(key: str, run_dir: Path) -> str:
-    from src import run_lock
-
-    held_by = run_lock.owner(run_dir)
-    return f"{key}: run {run_dir.name} is still being trained by {held_by}; wait for it or stop it"
 
 
 def _check_resumable(cfg: TrainConfig, saved: dict, where: str) -> None:
@@ -303,8 +292,10 @@ def _training_run(cfg: TrainConfig, experiment_id: str, resume_run_id: str | Non
             try:
                 held.enter_context(run_lock.hold(root / resume_run_id))
             except run_lock.RunBusy as busy:
-                key = f"ckpt_path={cfg.ckpt_path}"
-                raise UsageError(_busy_message(key, root / resume_run_id)) from busy
+                raise UsageError(
+                    f"ckpt_path={cfg.ckpt_path}: run {resume_run_id} is still being trained by"
+                    f" {run_lock.owner(root / resume_run_id)}; wait for it or stop it"
+                ) from busy
         with tracking.tracked_run(
             experiment_id, cfg.mlflow.run_name, run_id=resume_run_id, nested=nested, tags=tags
         ) as run:
