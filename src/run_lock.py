@@ -60,7 +60,9 @@ def hold(run_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RunBusy(f"run {run_dir.name}: {owner(run_dir)}") from None
+            raise RunBusy(
+                f"run {run_dir.name} is still being trained by {owner(run_dir)}"
+            ) from None
         handle.truncate(0)
         handle.write(f"process {os.getpid()} on {os.uname().nodename}\n")
         handle.flush()

@@ -293,8 +293,7 @@ def _training_run(cfg: TrainConfig, experiment_id: str, resume_run_id: str | Non
                 held.enter_context(run_lock.hold(root / resume_run_id))
             except run_lock.RunBusy as busy:
                 raise UsageError(
-                    f"ckpt_path={cfg.ckpt_path}: run {resume_run_id} is still being trained by"
-                    f" {run_lock.owner(root / resume_run_id)}; wait for it or stop it"
+                    f"ckpt_path={cfg.ckpt_path}: {busy}; wait for it or stop it"
                 ) from busy
         with tracking.tracked_run(
             experiment_id, cfg.mlflow.run_name, run_id=resume_run_id, nested=nested, tags=tags

@@ -77,7 +77,7 @@ def test_registered_version_is_tagged_on_its_run(store) -> None:
 
 
 def test_champion_is_chosen_on_validation_not_on_the_test_set(tmp_path) -> None:
-    """Three versions whose val and test rankings disagree, and one trained without validation."""
+    """Two versions whose val and test rankings disagree, and one trained without validation."""
     from mlflow.tracking import MlflowClient
 
     from src import registry, tracking
