@@ -16,6 +16,7 @@ Activation = Literal["relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmo
 Loss = Literal["cross_entropy", "nll", "mse", "bce", "hinge"]
 OptimizerName = Literal["sgd", "adam", "adamw", "rmsprop"]
 SchedulerName = Literal["none", "cosine", "step", "onecycle", "plateau"]
+ValSplit = Literal["random", "last"]  # src/data.py SPLITS lists the same names
 Precision = Literal[
     "32", "32-true", "64", "64-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true"
 ]
@@ -217,8 +218,11 @@ class DataConfig:
     """Images per batch for validation and test (no gradients, so larger is fine)."""
     val_size: int = 5000
     """Validation images held out of the 60k training set (0: none; the last epoch is tested)."""
+    split: ValSplit = "random"
+    """How validation images are held out: a random subset (seeded by `split_seed`), or the last
+    `val_size` images in file order (with 10000: MNIST's classic 50,000/10,000 split)."""
     split_seed: int = 0
-    """Seed of the train/validation split, kept apart from `seed` so tuning trials share a split."""
+    """Seed of the random split, kept apart from `seed` so tuning trials share a split."""
     device_resident: bool = True
     """Keep the whole dataset on the GPU when training on one."""
 

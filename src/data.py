@@ -55,6 +55,7 @@ _FASHION_SHA256 = {
 }
 KNOWN_SHA256 = {"mnist": _MNIST_SHA256, "fashion_mnist": _FASHION_SHA256}
 EXPECTED_COUNTS = (60000, 10000)  # (train, test); enforced on sources, not on the cache
+SPLITS = ("random", "last")  # how data.split holds out validation images
 MIRRORS = {
     "mnist": (
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -472,6 +473,7 @@ class MNISTDataModule(L.LightningDataModule):
         batch_size: int = 128,
         eval_batch_size: int = 2048,
         val_size: int = 5000,
+        split: str = "random",
         split_seed: int = 0,
         shuffle_seed: int = 0,
         device_resident: bool = True,
@@ -480,10 +482,13 @@ class MNISTDataModule(L.LightningDataModule):
         _check_name(dataset)  # fail at config time, not after the trainer has started
         if not 0 <= val_size < EXPECTED_COUNTS[0]:
             raise ValueError(f"data.val_size must be in [0, {EXPECTED_COUNTS[0]}), got {val_size}")
+        if split not in SPLITS:
+            raise ValueError(f"data.split must be one of {', '.join(SPLITS)}, got {split!r}")
         self.save_hyperparameters()
         self.dataset, self.data_dir = dataset, data_dir
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
-        self._val_size, self.split_seed, self.shuffle_seed = val_size, split_seed, shuffle_seed
+        self._val_size, self.split, self.split_seed = val_size, split, split_seed
+        self.shuffle_seed = shuffle_seed
         self.device_resident = device_resident
         self._arrays: DatasetArrays | None = None
         self._splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -499,16 +504,24 @@ class MNISTDataModule(L.LightningDataModule):
         a = self._arrays
         if self._val_size >= len(a.train_x):
             raise ValueError(f"data.val_size={self._val_size} leaves no training images")
-        gen = torch.Generator().manual_seed(self.split_seed)
-        perm = torch.randperm(len(a.train_x), generator=gen)
         x, y = torch.from_numpy(a.train_x), torch.from_numpy(a.train_y)
-        val, train = perm[: self._val_size], perm[self._val_size :]
+        val, train = self._split_indices(len(x))
         device = self._device()
         self._splits = {
             "train": (x[train].to(device), y[train].to(device)),
             "val": (x[val].to(device), y[val].to(device)),
             "test": (torch.from_numpy(a.test_x).to(device), torch.from_numpy(a.test_y).to(device)),
         }
+
+    def _split_indices(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(validation, training) indices into the official training set."""
+        if self.split == "last":
+            # File order, no shuffling: with 10000 this is the valid part of mnist.pkl.gz, the
+            # 50,000/10,000 split that many published MNIST results were selected on.
+            cut = n - self._val_size
+            return torch.arange(cut, n), torch.arange(cut)
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(self.split_seed))
+        return perm[: self._val_size], perm[self._val_size :]
 
     def _device(self) -> torch.device:
         # Moving the whole dataset once beats a host-to-device copy per batch.

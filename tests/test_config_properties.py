@@ -57,6 +57,7 @@ def valid_settings(draw) -> dict[str, object]:
         "scheduler.pct_start": draw(st.floats(0.05, 0.95)),
         "data.batch_size": draw(st.integers(2 if batch_norm else 1, 512)),  # batch statistics
         "data.val_size": val_size,
+        "data.split": draw(st.sampled_from(get_args(config.ValSplit))),
         "early_stopping.enabled": bool(val_size) and draw(st.booleans()),
         "early_stopping.monitor": monitor,
         "early_stopping.mode": config.EARLY_STOPPING_MODES[monitor],
@@ -145,6 +146,7 @@ BAD_VALUES: dict[str, st.SearchStrategy[object]] = {
     "scheduler.gamma": st.floats(1, 1e3) | st.floats(-1e3, 0),
     "data.batch_size": st.integers(max_value=0),
     "data.val_size": st.integers(max_value=-1) | st.integers(min_value=60000),
+    "data.split": other_name(get_args(config.ValSplit)),
     "early_stopping.patience": st.integers(max_value=-1),
     "early_stopping.monitor": names.filter(lambda m: m not in config.EARLY_STOPPING_MODES),
     "trainer.max_epochs": st.integers(max_value=0),

@@ -11,12 +11,13 @@ import struct
 import urllib.error
 from pathlib import Path
 from types import SimpleNamespace
+from typing import get_args
 
 import numpy as np
 import pytest
 import torch
 
-from src import data
+from src import config, data
 from src.data import (
     DataNotFoundError,
     DataSourceError,
@@ -254,6 +255,30 @@ def test_val_split_sizes_and_disjointness(tiny_dir: Path) -> None:
     both = {tuple(r.tolist()) for r in torch.cat([train_x, val_x])}
     assert both == {tuple(r.tolist()) for r in torch.from_numpy(dm.arrays.train_x)}
     assert sum(len(y) for _, y in dm.test_dataloader()) == N_TEST
+
+
+def test_last_split_holds_out_the_final_images_in_file_order(tiny_dir: Path) -> None:
+    dm = make_dm(tiny_dir, split="last", split_seed=123, eval_batch_size=7)
+    everything = torch.from_numpy(dm.arrays.train_x)
+    val_x = torch.cat([x for x, _ in dm.val_dataloader()])
+    assert torch.equal(val_x, everything[-20:])  # in order, the seed is not used
+    train_x = torch.cat([x for x, _ in dm.train_dataloader()])
+    assert {tuple(r.tolist()) for r in train_x} == {tuple(r.tolist()) for r in everything[:-20]}
+
+
+def test_random_split_depends_on_split_seed_only(tiny_dir: Path) -> None:
+    def val_of(**kw: object) -> torch.Tensor:
+        return torch.cat([x for x, _ in make_dm(tiny_dir, **kw).val_dataloader()])
+
+    assert torch.equal(val_of(split_seed=0), val_of(split_seed=0, shuffle_seed=9))
+    assert not torch.equal(val_of(split_seed=0), val_of(split_seed=1))
+    assert not torch.equal(val_of(split_seed=0), val_of(split="last"))
+
+
+def test_unknown_split_raises() -> None:
+    assert get_args(config.ValSplit) == data.SPLITS  # the CLI and the module accept one list
+    with pytest.raises(ValueError, match="data.split must be one of random, last"):
+        MNISTDataModule(split="tail")
 
 
 def test_val_size_zero_means_no_validation(tiny_dir: Path) -> None:

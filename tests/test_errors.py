@@ -92,6 +92,7 @@ PARSE_ERRORS = [
     Bad("unknown-loss", ("--model.loss=focal",), USAGE, ("model.loss", "cross_entropy")),
     Bad("unknown-optimizer", ("--optimizer.name=lamb",), USAGE, ("optimizer.name", "adamw")),
     Bad("unknown-scheduler", ("--scheduler.name=cyclic",), USAGE, ("scheduler.name", "plateau")),
+    Bad("unknown-split", ("--data.split=tail",), USAGE, ("data.split", "last")),
     Bad("unknown-dataset", ("--data.dataset=cifar10",), USAGE, ("data.dataset", "fashion_mnist")),
     Bad(
         "unknown-monitor", ("--early_stopping.monitor=val/accuracy",), USAGE, ("monitor", "val/acc")
