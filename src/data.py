@@ -516,8 +516,8 @@ class MNISTDataModule(L.LightningDataModule):
     def _split_indices(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(validation, training) indices into the official training set."""
         if self.split == "last":
-            # File order, no shuffling: with 10000 this is the valid part of mnist.pkl.gz, the
-            # 50,000/10,000 split that many published MNIST results were selected on.
+            # File order, no shuffling: with 10000 this is the valid part of mnist.pkl.gz (the
+            # deeplearning.net 50,000/10,000 split), one block instead of a random sample.
             cut = n - self._val_size
             return torch.arange(cut, n), torch.arange(cut)
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(self.split_seed))
