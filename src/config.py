@@ -16,7 +16,7 @@ Activation = Literal["relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmo
 Loss = Literal["cross_entropy", "nll", "mse", "bce", "hinge"]
 OptimizerName = Literal["sgd", "adam", "adamw", "rmsprop"]
 SchedulerName = Literal["none", "cosine", "step", "onecycle", "plateau"]
-ValSplit = Literal["random", "last"]  # src/data.py SPLITS lists the same names
+ValSplit = Literal["random", "last"]
 Precision = Literal[
     "32", "32-true", "64", "64-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true"
 ]

@@ -25,11 +25,13 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, get_args
 
 import lightning.pytorch as L
 import numpy as np
 import torch
+
+from src.config import ValSplit
 
 DATASETS = ("mnist", "fashion_mnist")
 IDX_FILES = (
@@ -55,7 +57,7 @@ _FASHION_SHA256 = {
 }
 KNOWN_SHA256 = {"mnist": _MNIST_SHA256, "fashion_mnist": _FASHION_SHA256}
 EXPECTED_COUNTS = (60000, 10000)  # (train, test); enforced on sources, not on the cache
-SPLITS = ("random", "last")  # how data.split holds out validation images
+SPLITS = get_args(ValSplit)  # how data.split holds out validation images
 MIRRORS = {
     "mnist": (
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
