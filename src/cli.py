@@ -13,7 +13,9 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,11 +84,54 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 def raise_if_interrupted() -> None:
-    """After a Lightning stage returned normally: a SIGTERM that arrived meanwhile stops here."""
-    global _received_signal
-    if _received_signal is not None:
-        signum, _received_signal = _received_signal, None  # consumed: reported once
+    """After a Lightning stage returned normally: a signal that arrived meanwhile stops here."""
+    signum = take_received_signal()  # consumed: reported once
+    if signum is not None:
         raise RunInterrupted(signum)
+
+
+def take_received_signal() -> int | None:
+    """The signal that stopped a Lightning stage, if one was recorded; forgets it."""
+    global _received_signal
+    signum, _received_signal = _received_signal, None
+    return signum
+
+
+@contextmanager
+def sigint_stops_between_batches() -> Iterator[None]:
+    """Around a Lightning stage: Ctrl-C stops the loop between batches, as SIGTERM does.
+
+    Lightning turns SIGINT into a KeyboardInterrupt wherever Python happens to be; at epoch end
+    that can be inside an MLflow write, whose sqlite transaction then keeps the write lock, and
+    marking the run KILLED fails with "database is locked". Lightning's SIGTERM handler, installed
+    while its loops run, only sets `trainer.received_sigterm`, which the loops check between
+    batches; Ctrl-C goes through it too. Outside the loops, and on a second Ctrl-C, it raises at
+    once. A SIGINT that is ignored (a background job) stays ignored.
+    """
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
+        yield
+        return
+    sigterm_outside_loop = signal.getsignal(signal.SIGTERM)
+
+    def on_sigint(signum: int, frame: object) -> None:
+        global _received_signal
+        lightning_handler = signal.getsignal(signal.SIGTERM)
+        if (
+            _received_signal is not None
+            or lightning_handler is sigterm_outside_loop
+            or not callable(lightning_handler)
+        ):
+            raise KeyboardInterrupt
+        _received_signal = signum  # before the call: _on_sigterm, composed in, then only returns
+        lightning_handler(signum, frame)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def install_signal_handlers() -> object:

@@ -32,6 +32,8 @@ from src.cli import (
     parse_args,
     raise_if_interrupted,
     run_main,
+    sigint_stops_between_batches,
+    take_received_signal,
 )
 from src.config import TrainConfig
 
@@ -316,18 +318,19 @@ def _stage(trainer, stage, *args, **kwargs) -> None:
     """A Lightning stage whose Ctrl-C / SIGTERM ends in RunInterrupted, not Lightning's exit(1).
 
     Lightning stops at a batch boundary on either signal, so the last complete epoch's
-    last.ckpt stays intact.
+    last.ckpt and its logged metrics stay intact.
     """
     try:
-        stage(*args, weights_only=True, **kwargs)
+        with sigint_stops_between_batches():
+            stage(*args, weights_only=True, **kwargs)
     except SystemExit:
         if trainer.interrupted:
-            signum = signal.SIGTERM if trainer.received_sigterm else signal.SIGINT
-            raise RunInterrupted(signum) from None
+            fallback = signal.SIGTERM if trainer.received_sigterm else signal.SIGINT
+            raise RunInterrupted(take_received_signal() or fallback) from None
         raise
-    if trainer.interrupted:  # Lightning swallowed the KeyboardInterrupt
-        raise RunInterrupted(signal.SIGINT)
-    raise_if_interrupted()  # a SIGTERM that came before Lightning's handler was in place
+    if trainer.interrupted:  # Lightning swallowed a KeyboardInterrupt (a second Ctrl-C)
+        raise RunInterrupted(take_received_signal() or signal.SIGINT)
+    raise_if_interrupted()  # a signal that came after the loop's last check, or before it began
 
 
 def _log_run_inputs(client, run_id: str, cfg: TrainConfig, trainer, datamodule) -> None:
