@@ -17,6 +17,7 @@ Loss = Literal["cross_entropy", "nll", "mse", "bce", "hinge"]
 OptimizerName = Literal["sgd", "adam", "adamw", "rmsprop"]
 SchedulerName = Literal["none", "cosine", "step", "onecycle", "plateau"]
 ValSplit = Literal["random", "last"]
+DatasetName = Literal["mnist", "fashion_mnist"]
 Precision = Literal[
     "32", "32-true", "64", "64-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true"
 ]
@@ -208,7 +209,7 @@ class SchedulerConfig:
 
 @dataclass
 class DataConfig:
-    dataset: Literal["mnist", "fashion_mnist"] = "mnist"
+    dataset: DatasetName = "mnist"
     """Which 28x28 grayscale set: the handwritten digits or Zalando's Fashion-MNIST."""
     data_dir: str = "data"
     """Where IDX files, downloads and the uint8 cache live."""

@@ -31,9 +31,9 @@ import lightning.pytorch as L
 import numpy as np
 import torch
 
-from src.config import ValSplit
+from src.config import DatasetName, ValSplit
 
-DATASETS = ("mnist", "fashion_mnist")
+DATASETS = get_args(DatasetName)
 IDX_FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import get_args
 
 from src.cli import new_parser, parse_args, run_main
+from src.config import DatasetName
 
 
 @dataclass
@@ -66,7 +68,7 @@ def main(argv: list[str]) -> int:
     parser = new_parser("python -m src.evaluate", __doc__.split("\n\n")[0])
     add_model_arguments(parser)
     parser.add_argument("--data-dir", help="default: the data_dir the model was trained with")
-    parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], help="default: trained")
+    parser.add_argument("--dataset", choices=get_args(DatasetName), help="default: trained")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     args = parse_args(parser, argv)
     from src.registry import load_model
