@@ -64,7 +64,10 @@ class RunInterrupted(BaseException):
 
 # ---------------------------------------------------------------- signals
 
-_received_signal: int | None = None
+_received_signal: int | None = None  # recorded during a Lightning stage, not yet raised
+# Set by the first signal, kept after it is raised: later SIGTERMs (a tuning parent stopping its
+# workers after their own Ctrl-C) must not cut short marking the run KILLED.
+_stopping = False
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -75,12 +78,13 @@ def _on_sigterm(signum: int, frame: object) -> None:
     when the current handler is not this one, only remember the signal. A second SIGTERM while
     stopping is ignored so that marking the run KILLED is not cut short (SIGKILL still works).
     """
-    global _received_signal
-    if _received_signal is not None:
+    global _received_signal, _stopping
+    if _stopping:
         return
-    _received_signal = signum
+    _stopping = True
     if signal.getsignal(signum) is _on_sigterm:
         raise RunInterrupted(signum)
+    _received_signal = signum  # Lightning's loop stops; _stage raises it then
 
 
 def raise_if_interrupted() -> None:
@@ -108,23 +112,25 @@ def sigint_stops_between_batches() -> Iterator[None]:
     batches; Ctrl-C goes through it too. Outside the loops, and on a second Ctrl-C, it raises at
     once. A SIGINT that is ignored (a background job) stays ignored.
     """
+    global _stopping
     if threading.current_thread() is not threading.main_thread() or (
         signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     ):
         yield
         return
+    _stopping = _received_signal is not None  # a new stage: an earlier, reported stop is over
     sigterm_outside_loop = signal.getsignal(signal.SIGTERM)
 
     def on_sigint(signum: int, frame: object) -> None:
-        global _received_signal
+        global _received_signal, _stopping
         lightning_handler = signal.getsignal(signal.SIGTERM)
         if (
-            _received_signal is not None
+            _stopping
             or lightning_handler is sigterm_outside_loop
             or not callable(lightning_handler)
         ):
             raise KeyboardInterrupt
-        _received_signal = signum  # before the call: _on_sigterm, composed in, then only returns
+        _stopping, _received_signal = True, signum  # first: _on_sigterm, composed in, then returns
         lightning_handler(signum, frame)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
@@ -136,15 +142,15 @@ def sigint_stops_between_batches() -> Iterator[None]:
 
 def install_signal_handlers() -> object:
     """Route SIGTERM through `_on_sigterm`; returns the handler it replaced."""
-    global _received_signal
-    _received_signal = None
+    global _received_signal, _stopping
+    _received_signal, _stopping = None, False
     return signal.signal(signal.SIGTERM, _on_sigterm) if hasattr(signal, "SIGTERM") else None
 
 
 def restore_signal_handlers(previous: object) -> None:
     """Undo install_signal_handlers, forgetting any signal it recorded (for in-process callers)."""
-    global _received_signal
-    _received_signal = None
+    global _received_signal, _stopping
+    _received_signal, _stopping = None, False
     if previous is not None:
         signal.signal(signal.SIGTERM, previous)
 

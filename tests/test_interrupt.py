@@ -126,7 +126,7 @@ def ctrl_c_enabled():
 
 
 def test_ctrl_c_during_epoch_end_logging_stops_between_batches_and_marks_the_run_killed(
-    tiny_data_dir, tmp_path, tracking_env, ctrl_c_enabled
+    tiny_data_dir, tmp_path, tracking_env, ctrl_c_enabled, signal_handlers
 ) -> None:
     """Ctrl-C while epoch 0's MLflow writes are in flight: they finish, the loop stops before epoch
     1's first batch, the run is KILLED (a KeyboardInterrupt in the middle of a write could leave
@@ -160,6 +160,10 @@ def test_ctrl_c_during_epoch_end_logging_stops_between_batches_and_marks_the_run
     assert [m.step for m in client.get_metric_history(run.info.run_id, "train/loss")] == [0]
     assert list((tmp_path / "checkpoints").glob("*/*/last.ckpt"))
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back after fit
+    # A tuning parent stops its workers with SIGTERM after their own Ctrl-C: ignored while
+    # stopping, it must not cut short the interrupted trial's bookkeeping.
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
