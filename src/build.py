@@ -25,6 +25,9 @@ warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 warnings.filterwarnings("ignore", message=".*`isinstance.*treespec.*")
 # Each run has its own checkpoint folder: it is non-empty only when resuming (or for its lock).
 warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
+# Under DDP Lightning advises sync_dist=True for epoch-level logs; the logged values come from
+# torchmetrics' compute(), already reduced across ranks (MLPClassifier._log_stage).
+warnings.filterwarnings("ignore", message=r".*self\.log\('.*', \.\.\., sync_dist=True\)")
 for _name in RANK_ZERO_LOGGERS:
     logging.getLogger(f"{_name}.utilities.rank_zero").addFilter(
         lambda record: "litlogger" not in record.getMessage()  # an advert printed on every run
