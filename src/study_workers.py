@@ -40,8 +40,8 @@ def bookkept(objective: Callable, cfg: TuneConfig, parent_run_id: str) -> Callab
     import optuna
     from optuna.trial import TrialState
 
+    from src.interrupts import RunInterrupted
     from src.study_storage import WORKER_ATTR, worker_id
-    from src.tracking import RunInterrupted
 
     under_way = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
 
@@ -232,7 +232,7 @@ def work(
     try:
         run_trials(study, objective, cfg, location, deadline, [record_trial_run(cfg)])
     except KeyboardInterrupt as stop:
-        from src.tracking import RunInterrupted
+        from src.interrupts import RunInterrupted
 
         raise stop.__cause__ or RunInterrupted(signal.SIGINT) from None
 
@@ -241,7 +241,7 @@ def _worker_process(cfg, location, parent_run_id, index, deadline, debug) -> Non
     """Entry point of a spawned worker: an error ends it with one line and a non-zero exit."""
     import sys
 
-    from src.cli import install_signal_handlers
+    from src.interrupts import install_signal_handlers
 
     install_signal_handlers()  # a SIGTERM outside fit still ends the trial's run as KILLED
     try:
@@ -257,7 +257,7 @@ def run_workers(cfg: TuneConfig, location, parent_run_id: str, deadline, debug: 
         return
     import multiprocessing
 
-    from src.tracking import RunInterrupted
+    from src.interrupts import RunInterrupted
 
     context = multiprocessing.get_context("spawn")
     workers = [

@@ -26,7 +26,8 @@ from mlflow.tracking import MlflowClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from src.cli import RunInterrupted, UsageError
+from src.cli import UsageError
+from src.interrupts import RunInterrupted
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 MAX_PARAMS_PER_BATCH = 100  # MLflow's log_batch limit

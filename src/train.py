@@ -23,19 +23,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from src.cli import (
-    RunInterrupted,
     UsageError,
     add_train_arguments,
     instantiate_train_config,
     known_keys,
     new_parser,
     parse_args,
-    raise_if_interrupted,
     run_main,
+)
+from src.config import TrainConfig
+from src.interrupts import (
+    RunInterrupted,
+    raise_if_interrupted,
     sigint_stops_between_batches,
     take_received_signal,
 )
-from src.config import TrainConfig
 
 RUN_ID_ENV = "SRC_TRAIN_RUN_ID"  # hands the MLflow run id to DDP worker processes
 # Config keys that shape the state in a checkpoint: resuming with other values cannot work.

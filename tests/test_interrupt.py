@@ -20,7 +20,7 @@ import pytest
 from mlflow import MlflowClient
 
 from src import tracking
-from src.cli import RunInterrupted, install_signal_handlers, restore_signal_handlers
+from src.interrupts import RunInterrupted, install_signal_handlers, restore_signal_handlers
 from tests.helpers import tiny_train_args
 
 ROOT = Path(__file__).resolve().parents[1]
