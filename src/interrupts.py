@@ -34,92 +34,129 @@ class RunInterrupted(BaseException):
         return f"{text}; {self.hint}" if self.hint else text
 
 
-_received_signal: int | None = None  # recorded during a Lightning stage, not yet raised
-# Set by the first signal, kept after it is raised: later SIGTERMs (a tuning parent stopping its
-# workers after their own Ctrl-C) must not cut short marking the run KILLED.
+# One handler for both signals, installed by the entry points (run_main, tuning workers).
+_received_signal: int | None = None  # recorded, to be raised at the next safe point
+# Set by the first signal and kept after it is raised: a later SIGTERM (a tuning parent stopping
+# its workers after their own Ctrl-C) must not cut short the bookkeeping of the first.
 _stopping = False
+_deferring = False  # inside signals_deferred(): outside Lightning's loops, record, do not raise
+_delegating = False  # inside our call to Lightning's SIGTERM handler, which calls this one back
+_NOT_IN_STAGE = object()
+_sigterm_outside_stage: object = _NOT_IN_STAGE  # SIGTERM's handler when the stage began
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    """Stop with RunInterrupted, unless a Lightning trainer is running.
+def _on_signal(signum: int, frame: object) -> None:
+    """SIGINT and SIGTERM: stop where nothing is left half-written.
 
-    Lightning composes the handler it finds into its own, which sets `trainer.received_sigterm`
-    and stops the loop at the next batch boundary (never in the middle of a checkpoint write); so
-    when the current handler is not this one, only remember the signal. A second SIGTERM while
-    stopping is ignored so that marking the run KILLED is not cut short (SIGKILL still works).
+    Inside a Lightning loop, Lightning's own SIGTERM handler (it composes the one it finds, this
+    one) sets `trainer.received_sigterm`, and the loop stops at the next batch boundary, never in
+    the middle of a checkpoint or an MLflow write; Ctrl-C is routed through it too. Inside
+    signals_deferred(), outside Lightning stages, the signal is only recorded. Elsewhere it raises
+    at once (KeyboardInterrupt or RunInterrupted). A second Ctrl-C raises at once; a second
+    SIGTERM is ignored (SIGKILL still works).
     """
-    global _received_signal, _stopping
+    global _received_signal, _stopping, _delegating
+    if _delegating:
+        return
     if _stopping:
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
         return
     _stopping = True
-    if signal.getsignal(signum) is _on_sigterm:
+    lightning_handler = _lightning_sigterm_handler()
+    if lightning_handler is not None:
+        _received_signal = signum  # _stage raises it once the loop has stopped
+        if signum != signal.SIGTERM:  # a SIGTERM came through Lightning's handler already
+            _delegating = True
+            try:
+                lightning_handler(signum, frame)
+            finally:
+                _delegating = False
+    elif _deferring and _sigterm_outside_stage is _NOT_IN_STAGE:
+        _received_signal = signum  # (in a stage, before or after its loop: Lightning ends it)
+    elif signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    else:
         raise RunInterrupted(signum)
-    _received_signal = signum  # Lightning's loop stops; _stage raises it then
+
+
+def _lightning_sigterm_handler() -> object | None:
+    """The SIGTERM handler a running Lightning loop installed, if one is running."""
+    if _sigterm_outside_stage is _NOT_IN_STAGE:
+        return None
+    current = signal.getsignal(signal.SIGTERM)
+    return current if callable(current) and current is not _sigterm_outside_stage else None
 
 
 def raise_if_interrupted() -> None:
-    """After a Lightning stage returned normally: a signal that arrived meanwhile stops here."""
+    """A safe point: a signal recorded since the last one stops here."""
     signum = take_received_signal()  # consumed: reported once
     if signum is not None:
         raise RunInterrupted(signum)
 
 
 def take_received_signal() -> int | None:
-    """The signal that stopped a Lightning stage, if one was recorded; forgets it."""
+    """The signal recorded for a safe point, if any; forgets it."""
     global _received_signal
     signum, _received_signal = _received_signal, None
     return signum
 
 
 @contextmanager
-def sigint_stops_between_batches() -> Iterator[None]:
-    """Around a Lightning stage: Ctrl-C stops the loop between batches, as SIGTERM does.
+def signals_stop_between_batches() -> Iterator[None]:
+    """Around a Lightning stage: Ctrl-C and SIGTERM stop the loop between batches.
 
-    Lightning turns SIGINT into a KeyboardInterrupt wherever Python happens to be; at epoch end
-    that can be inside an MLflow write, whose sqlite transaction then keeps the write lock, and
-    marking the run KILLED fails with "database is locked". Lightning's SIGTERM handler, installed
-    while its loops run, only sets `trainer.received_sigterm`, which the loops check between
-    batches; Ctrl-C goes through it too. Outside the loops, and on a second Ctrl-C, it raises at
-    once. A SIGINT that is ignored (a background job) stays ignored.
+    Lightning itself turns SIGINT into a KeyboardInterrupt wherever Python happens to be; at epoch
+    end that can be inside an MLflow write, whose sqlite transaction then keeps the write lock,
+    and marking the run KILLED failed with "database is locked". A SIGINT that is ignored (a
+    background job) stays ignored.
     """
-    global _stopping
-    if threading.current_thread() is not threading.main_thread() or (
-        signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-    ):
-        yield
+    global _sigterm_outside_stage, _stopping
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only; Lightning installs no handler here either
         return
     _stopping = _received_signal is not None  # a new stage: an earlier, reported stop is over
-    sigterm_outside_loop = signal.getsignal(signal.SIGTERM)
-
-    def on_sigint(signum: int, frame: object) -> None:
-        global _received_signal, _stopping
-        lightning_handler = signal.getsignal(signal.SIGTERM)
-        if (
-            _stopping
-            or lightning_handler is sigterm_outside_loop
-            or not callable(lightning_handler)
-        ):
-            raise KeyboardInterrupt
-        _stopping, _received_signal = True, signum  # first: _on_sigterm, composed in, then returns
-        lightning_handler(signum, frame)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    _sigterm_outside_stage = signal.getsignal(signal.SIGTERM)
+    sigint = signal.getsignal(signal.SIGINT)
+    if sigint is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, _on_signal)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        _sigterm_outside_stage = _NOT_IN_STAGE
+        if sigint is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, sigint)
 
 
-def install_signal_handlers() -> object:
-    """Route SIGTERM through `_on_sigterm`; returns the handler it replaced."""
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Outside Lightning's loops, SIGINT/SIGTERM are recorded, and raised by the next
+    raise_if_interrupted(): a tuning worker is never interrupted inside Optuna's or MLflow's
+    bookkeeping. Needs install_signal_handlers() for SIGINT."""
+    global _deferring
+    previous, _deferring = _deferring, True
+    try:
+        yield
+    finally:
+        _deferring = previous
+
+
+def install_signal_handlers() -> tuple[object, object]:
+    """Route SIGTERM, and SIGINT unless ignored, through `_on_signal`; returns the handlers it
+    replaced, for restore_signal_handlers."""
     global _received_signal, _stopping
     _received_signal, _stopping = None, False
-    return signal.signal(signal.SIGTERM, _on_sigterm) if hasattr(signal, "SIGTERM") else None
+    sigint = signal.getsignal(signal.SIGINT)
+    if sigint is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, _on_signal)
+    return signal.signal(signal.SIGTERM, _on_signal), sigint
 
 
-def restore_signal_handlers(previous: object) -> None:
+def restore_signal_handlers(previous: tuple[object, object]) -> None:
     """Undo install_signal_handlers, forgetting any signal it recorded (for in-process callers)."""
     global _received_signal, _stopping
     _received_signal, _stopping = None, False
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
+    sigterm, sigint = previous
+    for signum, handler in ((signal.SIGTERM, sigterm), (signal.SIGINT, sigint)):
+        if handler is not None:
+            signal.signal(signum, handler)

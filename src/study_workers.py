@@ -57,7 +57,10 @@ def bookkept(objective: Callable, cfg: TuneConfig, parent_run_id: str) -> Callab
             return objective(trial)
         except RunInterrupted as stop:
             trial.set_user_attr("fail_reason", str(stop))
-            tag_trial_run(cfg, trial, TrialState.FAIL)  # Optuna runs no callback on an interrupt
+            if stop.run_id and not trial.user_attrs.get("mlflow_run_id"):  # stopped before fit
+                trial.set_user_attr("mlflow_run_id", stop.run_id)
+            # Optuna runs no callback on an interrupt.
+            tag_trial_run(cfg, trial, TrialState.FAIL, stand_in_status="KILLED")
             raise KeyboardInterrupt from stop  # Optuna marks the trial FAIL, then re-raises
         except optuna.TrialPruned:
             raise
@@ -73,9 +76,10 @@ def record_trial_run(cfg: TuneConfig) -> Callable:
     return lambda study, trial: tag_trial_run(cfg, trial, trial.state)
 
 
-def tag_trial_run(cfg: TuneConfig, trial, state) -> None:
+def tag_trial_run(cfg: TuneConfig, trial, state, stand_in_status: str = "FAILED") -> None:
     """Tag the trial's MLflow run with its final state and reason (PRUNED also gets status
-    KILLED); a trial that failed before training gets a FAILED child run with its params."""
+    KILLED); a trial that ended before its run began gets a child run with its params, FAILED
+    (or KILLED when interrupted)."""
     from optuna.trial import TrialState
 
     from src import tracking
@@ -94,7 +98,7 @@ def tag_trial_run(cfg: TuneConfig, trial, state) -> None:
         run = client.create_run(experiment_id, run_name=run_name, tags=trial_tags(cfg, trial))
         run_id = run.info.run_id
         tracking.log_params(client, run_id, {k: str(v) for k, v in trial.params.items()})
-        client.set_terminated(run_id, "FAILED")
+        client.set_terminated(run_id, stand_in_status)
     tracking.log_tags(client, run_id, tags)
     if state == TrialState.PRUNED:
         client.set_terminated(run_id, "KILLED")
@@ -114,6 +118,7 @@ def run_trials(study, objective: Callable, cfg: TuneConfig, location, deadline, 
     from optuna.samplers import GridSampler
     from optuna.trial import TrialState
 
+    from src.interrupts import raise_if_interrupted
     from src.study_storage import recover_dead_workers_trials
 
     failures = []
@@ -124,6 +129,7 @@ def run_trials(study, objective: Callable, cfg: TuneConfig, location, deadline, 
 
     callbacks = [*callbacks, count_failures]
     while deadline is None or time.time() < deadline:
+        raise_if_interrupted()  # a signal recorded since the last trial (signals_deferred)
         recover_dead_workers_trials(study, location)
         states = [t.state for t in study.get_trials(deepcopy=False)]
         finished = sum(s in (TrialState.COMPLETE, TrialState.PRUNED) for s in states)
@@ -223,18 +229,22 @@ def work(
 ) -> None:
     """One worker: run trials of the shared study until it is done (a process of its own when
     n_jobs > 1, started with spawn)."""
-    from src.tune import make_objective
+    from src.interrupts import RunInterrupted, raise_if_interrupted, signals_deferred
 
-    quiet_expected_failures(debug)
-    study = open_study(cfg, location, worker_index)
-    objective = make_objective(cfg, processes_sharing_cpu=cfg.n_jobs, deadline=deadline)
-    objective = bookkept(objective, cfg, parent_run_id)
-    try:
-        run_trials(study, objective, cfg, location, deadline, [record_trial_run(cfg)])
-    except KeyboardInterrupt as stop:
-        from src.interrupts import RunInterrupted
+    # Ctrl-C/SIGTERM stop a trial's training between batches, and otherwise the worker between
+    # trials: never inside Optuna's or MLflow's writes (see src/interrupts.py).
+    with signals_deferred():
+        from src.tune import make_objective
 
-        raise stop.__cause__ or RunInterrupted(signal.SIGINT) from None
+        quiet_expected_failures(debug)
+        study = open_study(cfg, location, worker_index)
+        objective = make_objective(cfg, processes_sharing_cpu=cfg.n_jobs, deadline=deadline)
+        objective = bookkept(objective, cfg, parent_run_id)
+        try:
+            run_trials(study, objective, cfg, location, deadline, [record_trial_run(cfg)])
+        except KeyboardInterrupt as stop:
+            raise stop.__cause__ or RunInterrupted(signal.SIGINT) from None
+        raise_if_interrupted()
 
 
 def _worker_process(cfg, location, parent_run_id, index, deadline, debug) -> None:
@@ -243,7 +253,7 @@ def _worker_process(cfg, location, parent_run_id, index, deadline, debug) -> Non
 
     from src.interrupts import install_signal_handlers
 
-    install_signal_handlers()  # a SIGTERM outside fit still ends the trial's run as KILLED
+    install_signal_handlers()  # Ctrl-C/SIGTERM end the trial's run as KILLED, then the worker
     try:
         work(cfg, location, parent_run_id, index, deadline, debug)
     except BaseException as error:
@@ -301,7 +311,15 @@ def _drop_expected_traceback(record: logging.LogRecord) -> bool:
     from src.trial_monitor import NonFiniteLoss, StudyTimeout
 
     error = record.exc_info[1] if record.exc_info else None
-    expected = (ConfigError, UsageError, NonFiniteLoss, StudyTimeout, SurplusTrial)
+    # KeyboardInterrupt: a trial stopped by Ctrl-C/SIGTERM (see run above); its run says KILLED.
+    expected = (
+        ConfigError,
+        UsageError,
+        NonFiniteLoss,
+        StudyTimeout,
+        SurplusTrial,
+        KeyboardInterrupt,
+    )
     if isinstance(error, expected) or type(error).__name__ in EXPECTED_ERRORS:
         record.exc_info = None
     return True

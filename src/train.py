@@ -35,7 +35,7 @@ from src.config import TrainConfig
 from src.interrupts import (
     RunInterrupted,
     raise_if_interrupted,
-    sigint_stops_between_batches,
+    signals_stop_between_batches,
     take_received_signal,
 )
 
@@ -322,8 +322,9 @@ def _stage(trainer, stage, *args, **kwargs) -> None:
     Lightning stops at a batch boundary on either signal, so the last complete epoch's
     last.ckpt and its logged metrics stay intact.
     """
+    raise_if_interrupted()  # one recorded since (signals_deferred): do not start the stage
     try:
-        with sigint_stops_between_batches():
+        with signals_stop_between_batches():
             stage(*args, weights_only=True, **kwargs)
     except SystemExit:
         if trainer.interrupted:
@@ -332,7 +333,7 @@ def _stage(trainer, stage, *args, **kwargs) -> None:
         raise
     if trainer.interrupted:  # Lightning swallowed a KeyboardInterrupt (a second Ctrl-C)
         raise RunInterrupted(take_received_signal() or signal.SIGINT)
-    raise_if_interrupted()  # a signal that came after the loop's last check, or before it began
+    raise_if_interrupted()  # a signal that came after the loop's last check
 
 
 def _log_run_inputs(client, run_id: str, cfg: TrainConfig, trainer, datamodule) -> None:

@@ -461,13 +461,14 @@ def entry_main(entry: str) -> Callable[[list[str]], int]:
 
 
 def run_in_process(main: Callable[[list[str]], int], words: list[str], capfd) -> tuple[int, str]:
-    previous = signal.getsignal(signal.SIGTERM)
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
     capfd.readouterr()
     try:
         with pytest.raises(SystemExit) as stop:
             run_main(main, words)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():  # run_main installed its own
+            signal.signal(signum, handler)
     return stop.value.code, capfd.readouterr().err
 
 

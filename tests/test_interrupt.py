@@ -117,6 +117,22 @@ def test_ctrl_c_outside_a_lightning_loop_marks_the_run_killed(tracking_env) -> N
     assert client.get_run(run.info.run_id).info.status == "KILLED"
 
 
+def test_deferred_signals_wait_for_the_next_safe_point(signal_handlers) -> None:
+    """As in a tuning worker between trials: SIGTERM is recorded, not raised inside whatever
+    Optuna or MLflow was writing; a second SIGTERM is ignored; the next safe point raises."""
+    from src.interrupts import raise_if_interrupted, signals_deferred
+
+    with signals_deferred():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)  # nothing raised in here
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)
+        with pytest.raises(RunInterrupted) as stop:
+            raise_if_interrupted()
+        raise_if_interrupted()  # reported once
+    assert stop.value.exit_code == 143
+
+
 @pytest.fixture
 def ctrl_c_enabled():
     """SIGINT raising KeyboardInterrupt, as at a terminal (a background shell may ignore it)."""
@@ -149,6 +165,7 @@ def test_ctrl_c_during_epoch_end_logging_stops_between_batches_and_marks_the_run
         *tiny_train_args(tiny_data_dir, tmp_path, "ctrl-c-at-epoch-end"),
         "--trainer.max_epochs=5",
     ]
+    sigint_handler = signal.getsignal(signal.SIGINT)
     with pytest.raises(RunInterrupted) as stop:
         run_training(parse_train_config(words), extra_callbacks=[CtrlCWhileLogging()])
 
@@ -159,7 +176,7 @@ def test_ctrl_c_during_epoch_end_logging_stops_between_batches_and_marks_the_run
     assert run.data.metrics["written_after_ctrl_c"] == 1.0
     assert [m.step for m in client.get_metric_history(run.info.run_id, "train/loss")] == [0]
     assert list((tmp_path / "checkpoints").glob("*/*/last.ckpt"))
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back after fit
+    assert signal.getsignal(signal.SIGINT) is sigint_handler  # put back after fit
     # A tuning parent stops its workers with SIGTERM after their own Ctrl-C: ignored while
     # stopping, it must not cut short the interrupted trial's bookkeeping.
     os.kill(os.getpid(), signal.SIGTERM)

@@ -259,3 +259,59 @@ def test_a_trial_still_training_at_the_timeout_stops_after_its_current_batch(
     result = run_training(cfg, extra_callbacks=[monitor], run_test=False)
     assert isinstance(monitor.stop_reason, StudyTimeout)
     assert len(result.val_history) == 1  # of max_epochs=2: it stopped within the first
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_study_and_its_workers_leaving_nothing_running(
+    tmp_path, tiny_data_dir, mlflow_store
+):
+    """Ctrl-C at a terminal reaches the tuning process and both workers at once, and the parent
+    then SIGTERMs the workers. Wherever each one is (training, Optuna's or MLflow's writes,
+    between trials), the study ends in one line with exit 130 and no run or trial is left
+    RUNNING. (Seen before the fix: a SIGTERM inside Optuna's tell crashed a worker.)"""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from src.tracking import use_store
+
+    client = use_store(mlflow_store)  # the store's tables exist before the study starts
+    space = {"optimizer.lr": {"low": 1.0e-3, "high": 1.0e-1, "log": True}}
+    path = write_study(tmp_path, tiny_data_dir, mlflow_store, "ctrl-c", search_space=space)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "src.tune", "--config", str(path), "--n-trials=200", "--n-jobs=2"],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 240
+    while not any(r.info.status == "FINISHED" for r in _trial_runs(client, "ctrl-c")):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"no trial finished: {proc.communicate()[1][-2000:]}")
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("error: interrupted by SIGINT")
+    (study_run,) = runs_of(mlflow_store, "ctrl-c", "study")
+    assert study_run.info.status == "KILLED"
+    trial_runs = _trial_runs(client, "ctrl-c")
+    assert {r.info.status for r in trial_runs} <= {"FINISHED", "KILLED"}
+    trials = load(path).trials
+    assert TrialState.RUNNING not in {t.state for t in trials} and len(trials) < 200
+    numbers = sorted(int(r.data.tags["trial_number"]) for r in trial_runs)
+    assert numbers == [t.number for t in trials]  # one MLflow run a trial, none doubled
+
+
+def _trial_runs(client: MlflowClient, name: str) -> list:
+    experiment = client.get_experiment_by_name(f"tune-{name}")
+    if experiment is None:  # the study has not started yet
+        return []
+    return client.search_runs([experiment.experiment_id], "tags.role = 'trial'")
