@@ -16,6 +16,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 
 from src.config import TrainConfig
 from src.data import MNISTDataModule
+from src.interrupts import take_over_sigterm_under_ddp
 from src.model import MLP, MLPClassifier
 from src.optim import EMAWeights
 from src.progress import RANK_ZERO_LOGGERS, progress_callbacks
@@ -126,7 +127,21 @@ def build_callbacks(cfg: TrainConfig, checkpoint_dir: Path) -> list[Callback]:
     if cfg.optimizer.ema_decay is not None:
         callbacks.append(EMAWeights(decay=cfg.optimizer.ema_decay))
     callbacks.extend(progress_callbacks(cfg.trainer.enable_progress_bar))
+    callbacks.append(DDPSignals())  # a no-op unless torch.distributed is running
     return callbacks
+
+
+class DDPSignals(Callback):
+    """Under DDP, SIGTERM stops every rank the way Ctrl-C does (src/interrupts.py)."""
+
+    def on_sanity_check_start(self, trainer, pl_module) -> None:
+        take_over_sigterm_under_ddp()
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        take_over_sigterm_under_ddp()
+
+    def on_test_start(self, trainer, pl_module) -> None:
+        take_over_sigterm_under_ddp()
 
 
 def build_trainer(

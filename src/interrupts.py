@@ -8,6 +8,7 @@ cut in half.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,6 +65,12 @@ def _on_signal(signum: int, frame: object) -> None:
         return
     _stopping = True
     lightning_handler = _lightning_sigterm_handler()
+    if _sigterm_outside_stage is not _NOT_IN_STAGE and _distributed():
+        # Lightning's SIGTERM path broadcasts from inside its handler, which can deadlock with
+        # the collectives in flight (seen here on 2 CPU ranks, 1 run in 4; Lightning issue
+        # #20806). Under DDP both signals take its Ctrl-C path: every rank stops at once.
+        _received_signal = signum
+        raise KeyboardInterrupt
     if lightning_handler is not None:
         _received_signal = signum  # _stage raises it once the loop has stopped
         if signum != signal.SIGTERM:  # a SIGTERM came through Lightning's handler already
@@ -78,6 +85,19 @@ def _on_signal(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
     else:
         raise RunInterrupted(signum)
+
+
+def take_over_sigterm_under_ddp() -> None:
+    """Called as a Lightning loop starts (after Lightning installed its handlers): under DDP,
+    SIGTERM comes here instead of Lightning's handler (see _on_signal). Lightning puts its
+    predecessor back when the stage ends."""
+    if _distributed() and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_signal)
+
+
+def _distributed() -> bool:
+    dist = sys.modules.get("torch.distributed")  # never imported here just to ask
+    return dist is not None and dist.is_available() and dist.is_initialized()
 
 
 def _lightning_sigterm_handler() -> object | None:

@@ -57,8 +57,8 @@ def start(words: list[str], store: str) -> subprocess.Popen:
     )
 
 
-def finish(proc: subprocess.Popen) -> tuple[int, str]:
-    _, stderr = proc.communicate(timeout=300)
+def finish(proc: subprocess.Popen, timeout: float = 300) -> tuple[int, str]:
+    _, stderr = proc.communicate(timeout=timeout)
     return proc.returncode, stderr
 
 
@@ -265,3 +265,52 @@ def test_a_run_still_training_is_not_resumed_twice_but_resumes_once_its_process_
                                 mlflow_store))  # fmt: skip
     assert code == 0, stderr[-2000:]
     assert client.get_run(run_id).info.status == "FINISHED"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_to_a_ddp_job_stops_both_ranks_and_marks_the_run_killed(
+    signum, tiny_data_dir, mlflow_store, tmp_path
+) -> None:
+    """Sent to the process group, as a terminal or a scheduler does. Lightning's SIGTERM path
+    broadcasts from inside its handler and deadlocked 1 run in 4 here; under DDP both signals take
+    its Ctrl-C path instead (src/interrupts.py)."""
+    experiment = f"ddp-{signum.name}"
+    words = [
+        *train_words(tiny_data_dir, tmp_path, experiment),
+        "--trainer.max_epochs=200",
+        "--trainer.strategy=ddp",
+        "--trainer.devices=2",
+    ]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_store}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "src.train", *words],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a process group of its own: the ranks, nothing else
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    checkpoint = wait_for_first_epoch(proc, tmp_path / "checkpoints" / experiment, mlflow_store)
+    os.killpg(proc.pid, signum)
+    try:
+        code, stderr = finish(proc, timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail(f"the DDP job hung after {signum.name}")
+
+    assert code == 128 + signum, stderr[-2000:]
+    assert "Traceback" not in stderr
+    run = MlflowClient(mlflow_store).get_run(checkpoint.parent.name)
+    assert run.info.status == "KILLED"
+    deadline = time.monotonic() + 30  # no rank left behind (once init has reaped it)
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("a rank outlived the job")
