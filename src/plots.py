@@ -25,7 +25,8 @@ def learning_curves(history: Mapping[str, Sequence[tuple[int, float]]]) -> Figur
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy" if quantity == "acc" else "loss")
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.lines:  # a fast_dev_run logs no epoch metrics
+            ax.legend()
     axes[0].set_title("Loss")
     axes[1].set_title("Accuracy")
     return fig
