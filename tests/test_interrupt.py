@@ -42,7 +42,9 @@ def train_words(data_dir: Path, tmp_path: Path, experiment: str) -> list[str]:
     ]
 
 
-def start(words: list[str], store: str) -> subprocess.Popen:
+def start(words: list[str], store: str, own_group: bool = False) -> subprocess.Popen:
+    """`python -m src.train`; own_group: in a process group of its own (its DDP ranks and
+    nothing else), to be signalled as a terminal or a scheduler signals a job."""
     env = {**os.environ, "MLFLOW_TRACKING_URI": store}
     return subprocess.Popen(
         [sys.executable, "-m", "src.train", *words],
@@ -51,6 +53,7 @@ def start(words: list[str], store: str) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=own_group,
         # A shell that started the tests in the background may have SIGINT ignored; the child
         # must see Ctrl-C as a user at a terminal would.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
@@ -282,17 +285,7 @@ def test_a_signal_to_a_ddp_job_stops_both_ranks_and_marks_the_run_killed(
         "--trainer.strategy=ddp",
         "--trainer.devices=2",
     ]
-    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_store}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "src.train", *words],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # a process group of its own: the ranks, nothing else
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    proc = start(words, mlflow_store, own_group=True)
     checkpoint = wait_for_first_epoch(proc, tmp_path / "checkpoints" / experiment, mlflow_store)
     os.killpg(proc.pid, signum)
     try:
