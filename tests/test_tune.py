@@ -57,6 +57,8 @@ def load(path: Path) -> optuna.Study:
 def runs_of(store: str, name: str, role: str) -> list:
     client = MlflowClient(store)
     experiment = client.get_experiment_by_name(f"tune-{name}")
+    if experiment is None:  # the study has not started yet
+        return []
     return client.search_runs([experiment.experiment_id], f"tags.role = '{role}'")
 
 
@@ -276,7 +278,7 @@ def test_ctrl_c_stops_the_study_and_its_workers_leaving_nothing_running(
 
     from src.tracking import use_store
 
-    client = use_store(mlflow_store)  # the store's tables exist before the study starts
+    use_store(mlflow_store)  # the store's tables exist before the study starts
     space = {"optimizer.lr": {"low": 1.0e-3, "high": 1.0e-1, "log": True}}
     path = write_study(tmp_path, tiny_data_dir, mlflow_store, "ctrl-c", search_space=space)
     proc = subprocess.Popen(
@@ -289,7 +291,7 @@ def test_ctrl_c_stops_the_study_and_its_workers_leaving_nothing_running(
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 240
-    while not any(r.info.status == "FINISHED" for r in _trial_runs(client, "ctrl-c")):
+    while not any(r.info.status == "FINISHED" for r in runs_of(mlflow_store, "ctrl-c", "trial")):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail(f"no trial finished: {proc.communicate()[1][-2000:]}")
@@ -302,16 +304,9 @@ def test_ctrl_c_stops_the_study_and_its_workers_leaving_nothing_running(
     assert stderr.strip().splitlines()[-1].startswith("error: interrupted by SIGINT")
     (study_run,) = runs_of(mlflow_store, "ctrl-c", "study")
     assert study_run.info.status == "KILLED"
-    trial_runs = _trial_runs(client, "ctrl-c")
+    trial_runs = runs_of(mlflow_store, "ctrl-c", "trial")
     assert {r.info.status for r in trial_runs} <= {"FINISHED", "KILLED"}
     trials = load(path).trials
     assert TrialState.RUNNING not in {t.state for t in trials} and len(trials) < 200
     numbers = sorted(int(r.data.tags["trial_number"]) for r in trial_runs)
     assert numbers == [t.number for t in trials]  # one MLflow run a trial, none doubled
-
-
-def _trial_runs(client: MlflowClient, name: str) -> list:
-    experiment = client.get_experiment_by_name(f"tune-{name}")
-    if experiment is None:  # the study has not started yet
-        return []
-    return client.search_runs([experiment.experiment_id], "tags.role = 'trial'")
