@@ -64,13 +64,13 @@ def _on_signal(signum: int, frame: object) -> None:
             raise KeyboardInterrupt
         return
     _stopping = True
-    lightning_handler = _lightning_sigterm_handler()
     if _sigterm_outside_stage is not _NOT_IN_STAGE and _distributed():
         # Lightning's SIGTERM path broadcasts from inside its handler, which can deadlock with
         # the collectives in flight (seen here on 2 CPU ranks, 1 run in 4; Lightning issue
         # #20806). Under DDP both signals take its Ctrl-C path: every rank stops at once.
         _received_signal = signum
         raise KeyboardInterrupt
+    lightning_handler = _lightning_sigterm_handler()
     if lightning_handler is not None:
         _received_signal = signum  # _stage raises it once the loop has stopped
         if signum != signal.SIGTERM:  # a SIGTERM came through Lightning's handler already
