@@ -41,7 +41,7 @@ def dashboard(c, storage="mlruns/optuna-journal.log", port="8080"):
 
 @task(help={"quick": "fewer repetitions", "only": "training, tune or gpu (needs a CUDA GPU)"})
 def bench(c, quick=False, only=""):
-    """Benchmarks for the README tables: training speed and tuning (--only gpu: GPU rows)."""
+    """The benchmarks/README.md tables: training speed and tuning (--only gpu: the GPU rows)."""
     flag = " --quick" if quick else ""
     if only in ("", "training"):
         c.run(f"{PY} -m benchmarks.bench_training{flag}")
@@ -51,23 +51,32 @@ def bench(c, quick=False, only=""):
         c.run(f"{PY} -m benchmarks.bench_gpu" + (" --reps 1 --seeds 1" if quick else ""))
 
 
-@task
-def recipes(c, all=False):
-    """Train configs/experiments/ recipes, print the README table (--all: long, gpu_ too)."""
-    c.run(f"{PY} -m benchmarks.run_recipes{' --all' if all else ''}")
+@task(
+    help={
+        "all": "also configs/experiments/accuracy/ (hours on a CPU) and configs/experiments/gpu/",
+        "names": "recipe file stems from any of those folders, quoted (default: all at the top)",
+    }
+)
+def recipes(c, all=False, names=""):
+    """Train the recipes in configs/experiments/ and print their results table."""
+    args = " ".join([*names.split(), *(["--all"] if all else [])])
+    c.run(f"{PY} -m benchmarks.run_recipes {args}".rstrip())
 
 
-@task
-def test(c, k=""):
-    """Run the test suite (the README's test command)."""
-    c.run(f"{PY} -m pytest" + (f" -k '{k}'" if k else ""), pty=True)
+@task(help={"fast": 'skip the slow tests: pytest -m "not slow"', "k": "pytest -k expression"})
+def test(c, fast=False, k=""):
+    """Run the test suite (the README's test command); --fast is the quick loop."""
+    marker = ' -m "not slow"' if fast else ""
+    c.run(f"{PY} -m pytest{marker}" + (f" -k '{k}'" if k else ""), pty=True)
 
 
 @task
 def lint(c):
-    """ruff lint and format check."""
+    """ruff lint and format check, then the import layers contract (lint-imports)."""
     c.run(f"{PY} -m ruff check src tests benchmarks tasks.py")
     c.run(f"{PY} -m ruff format --check src tests benchmarks tasks.py")
+    with c.cd(str(ROOT)):  # the contract in pyproject.toml names packages from the project root
+        c.run(str(Path(PY).parent / "lint-imports"))
 
 
 @task
@@ -98,7 +107,7 @@ def ui(c, host="127.0.0.1", port="5000"):
     # The port arrives as a string so a typo gets one line, not invoke's traceback.
     if not str(port).isdigit() or not 0 < int(port) < 65536:
         raise Exit(f"error: --port={port!r}: expected an integer in 1..65535", code=2)
-    from src.tracking import resolve_tracking_uri
+    from src.tracking.store import resolve_tracking_uri
 
     with c.cd(str(ROOT)):  # the default sqlite path is relative to the project root
         store = resolve_tracking_uri()

@@ -5,9 +5,9 @@
      tensors (same network, same steps), alternately, several repetitions;
   2. compile: the same with `model.compile true` (torch.compile), which stays opt-in;
   3. time_to_98: seconds of fit until the test accuracy first reaches 98.0% with the large-batch
-     recipe configs/experiments/gpu_fast.yaml, per batch size and seed (the test set is read only
-     to time it; the recipe was chosen without it, see README);
-  4. command: the whole `python -m src.train --config configs/experiments/gpu_fast.yaml`
+     recipe configs/experiments/gpu/gpu_fast.yaml, per batch size and seed (the test set is read
+     only to time it; the recipe was chosen without it, see README);
+  4. command: the whole `python -m src.train --config configs/experiments/gpu/gpu_fast.yaml`
      (start-up, data, MLflow logging, test, model upload), as a user runs it.
 
 `--accelerator cpu` runs the same code on the CPU (a dry run; it is how the recipe's batch sizes
@@ -29,12 +29,12 @@ import lightning.pytorch as L
 import torch
 
 from benchmarks.bench_training import bench_time_to_98, config, project_epoch, raw_epoch, summarise
-from src import build
-from src.cli import parse_train_config
-from src.data import MNISTDataModule
+from src.config.parsing import parse_train_config
+from src.data.datamodule import MNISTDataModule
+from src.runtime.threads import configure_threads
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPE = ROOT / "configs" / "experiments" / "gpu_fast.yaml"
+RECIPE = ROOT / "configs" / "experiments" / "gpu" / "gpu_fast.yaml"
 TARGETS = {"epoch_s": 0.030, "time_to_98_s": 1.0}  # issue 4, on an H100
 
 
@@ -161,7 +161,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.accelerator == "gpu" and not torch.cuda.is_available():
         sys.exit("error: no CUDA GPU visible; use --accelerator cpu for a dry run")
-    build.configure_threads(1)
+    configure_threads(1)
     dm = MNISTDataModule(val_size=5000)
     dm.prepare_data()
     dm.setup("fit")

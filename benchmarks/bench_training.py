@@ -30,9 +30,12 @@ import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback
 from PIL import Image
 
-from src import build, tracking
-from src.cli import parse_train_config
-from src.data import MNISTDataModule
+from src.config.parsing import parse_train_config
+from src.data.datamodule import MNISTDataModule
+from src.runtime.threads import configure_threads
+from src.tracking.logger import MlflowRunLogger
+from src.tracking.store import ensure_experiment, use_store
+from src.training import build
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"raw": 1.10, "per_sample": 3.0, "mlflow": 1.03, "cold_start_s": 2.0}
@@ -191,8 +194,8 @@ def summarise(name: str, ours: list[float], theirs: list[float]) -> dict:
 def bench_mlflow(datamodule, reps: int, epochs: int) -> dict:
     """A whole fit (validation included) with the MLflow logger vs with no logger."""
     with tempfile.TemporaryDirectory() as store:
-        client = tracking.use_store(f"sqlite:///{store}/mlflow.db")
-        experiment = tracking.ensure_experiment(client, "bench")
+        client = use_store(f"sqlite:///{store}/mlflow.db")
+        experiment = ensure_experiment(client, "bench")
         on, off = [], []
         for rep in range(reps):
             cfg = config(f"--seed={rep}", f"--trainer.max_epochs={epochs}")
@@ -200,7 +203,7 @@ def bench_mlflow(datamodule, reps: int, epochs: int) -> dict:
                 L.seed_everything(rep, verbose=False)
                 module = build.build_model(cfg, datamodule)
                 run = client.create_run(experiment) if logged else None
-                logger = tracking.MlflowRunLogger(client, run.info.run_id) if run else None
+                logger = MlflowRunLogger(client, run.info.run_id) if run else None
                 with tempfile.TemporaryDirectory() as ckpt:
                     trainer = build.build_trainer(cfg, logger, Path(ckpt))
                     start = time.perf_counter()
@@ -318,7 +321,7 @@ def main() -> None:
     wanted = set(args.only or ["raw", "per_sample", "mlflow", "time_to_98", "cold_start"])
     if args.quick:
         wanted.discard("time_to_98")
-    build.configure_threads(1)
+    configure_threads(1)
     datamodule = MNISTDataModule(val_size=5000)
     datamodule.prepare_data()
     datamodule.setup("fit")

@@ -194,7 +194,7 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
-    from src.build import usable_cpus
+    from src.runtime.threads import usable_cpus
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-tune-"))
     results: dict[str, Any] = {

@@ -24,8 +24,8 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from src.study_workers import make_pruner
-from src.tune import parse_tune_config
+from src.config.parsing import parse_tune_config
+from src.tuning.samplers import make_pruner
 
 # Pruner settings as `python -m src.tune` overrides of the default study: each candidate is built
 # by the product's own make_pruner, so a row is exactly what that setting would run.

@@ -1,7 +1,12 @@
-"""Train every seed recipe in configs/experiments/ and print the README's results table.
+"""Train the recipes in configs/experiments/ and print the results table (docs/results.md).
 
-`python -m benchmarks.run_recipes [NAME ...] [--extra --trainer.accelerator=gpu ...]`. Each recipe
-runs through `run_training` (the path of `python -m src.train`) and is logged to MLflow as usual.
+`python -m benchmarks.run_recipes [NAME ...] [--all] [--extra --trainer.accelerator=gpu ...]`.
+Recipes are found by folder: by default the seed recipes and the default, the *.yaml directly in
+configs/experiments/ (not best-*.yaml, which `python -m src.tune` writes there); `--all` adds the
+accuracy attempts in configs/experiments/accuracy/ (40-300 epochs of 1024-4096-wide layers, hours
+on a CPU) and the GPU recipes in configs/experiments/gpu/ (bf16 autocast, batch 4096: slow on a
+CPU). A NAME is a file stem in any of these folders. Each recipe runs through `run_training` (the
+path of `python -m src.train`) and is logged to MLflow as usual.
 """
 
 from __future__ import annotations
@@ -11,31 +16,54 @@ import json
 import platform
 from pathlib import Path
 
-from src.cli import parse_train_config
-from src.train import run_training
+from src.config.parsing import parse_train_config
+from src.training.run import run_training
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "configs" / "experiments"
-# Left out unless named or --all: the 98.9% accuracy attempts (40-300 epochs of 1024-4096-wide
-# layers, hours on a CPU) and the GPU recipes (bf16 autocast, batch 4096: slow on a CPU).
-LONG = ("dropout_maxnorm_", "gpu_")
+ALL_FOLDERS = (RECIPES, RECIPES / "accuracy", RECIPES / "gpu")  # --all: every one of them
+
+
+def recipes_in(folders: tuple[Path, ...]) -> list[Path]:
+    """The recipe files directly in each folder, folder by folder; tuning's best-* left out."""
+    return [
+        path
+        for folder in folders
+        for path in sorted(folder.glob("*.yaml"))
+        if not path.stem.startswith("best-")
+    ]
+
+
+def find_recipe(name: str) -> Path:
+    """The recipe whose file stem is `name` (a trailing .yaml is allowed), in any recipe folder."""
+    stem = name.removesuffix(".yaml")
+    found = [folder / f"{stem}.yaml" for folder in ALL_FOLDERS]
+    found = [path for path in found if path.is_file()]
+    if len(found) != 1:
+        where = ", ".join(str(folder.relative_to(ROOT)) for folder in ALL_FOLDERS)
+        problem = "no recipe" if not found else "more than one recipe"
+        raise SystemExit(f"error: {name}: {problem} named {stem}.yaml in {where}")
+    return found[0]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "names", nargs="*", help="recipe file stems (default: all but best-* and the long ones)"
+        "names",
+        nargs="*",
+        help="recipe file stems, in any recipe folder (default: configs/experiments/*.yaml)",
     )
     parser.add_argument(
-        "--all", action="store_true", help="include the dropout_maxnorm_* and gpu_* recipes"
+        "--all",
+        action="store_true",
+        help="also configs/experiments/accuracy/ and configs/experiments/gpu/",
     )
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more overrides")
     args = parser.parse_args()
-    paths = [RECIPES / f"{name}.yaml" for name in args.names] or sorted(
-        p
-        for p in RECIPES.glob("*.yaml")
-        if not p.stem.startswith("best-") and (args.all or not p.stem.startswith(LONG))
-    )
+    if args.names:
+        paths = [find_recipe(name) for name in args.names]
+    else:
+        paths = recipes_in(ALL_FOLDERS if args.all else (RECIPES,))
     rows = []
     for path in paths:
         cfg = parse_train_config(
@@ -43,7 +71,7 @@ def main() -> None:
         )
         result = run_training(cfg)
         rows.append({
-            "recipe": path.stem,
+            "recipe": str(path.relative_to(RECIPES).with_suffix("")),
             "test_acc": result.test_metrics.get("test/acc"),
             "best_val_acc": result.best_val_acc,
             "epochs": result.epochs,

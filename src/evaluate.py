@@ -9,47 +9,14 @@ Examples:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import get_args
 
-from src.cli import new_parser, parse_args, run_main
-from src.config import DatasetName
+from src.config.names import DatasetName
+from src.config.parsing import add_model_arguments, new_parser, parse_args
+from src.runtime.main import run_main
 
 
-@dataclass
-class Evaluation:
-    metrics: dict[str, float]  # test/acc, test/f1, test/loss
-    images: int
-    logged: dict[str, float]  # the same metrics as the training run logged them, if known
-
-
-def evaluate(model, data_dir: str | None = None, dataset: str | None = None) -> Evaluation:
-    """Accuracy, macro F1 and loss (the run's loss function) on the dataset's test split."""
-    import torch
-
-    from src.data import load_dataset
-    from src.model import LOSSES, StageMetrics
-
-    data = load_dataset(dataset or model.dataset, data_dir or model.data_dir)
-    scores = model.scores(data.test_x)
-    target = torch.from_numpy(data.test_y)
-    metrics = StageMetrics(len(model.class_names))
-    loss = LOSSES[model.loss](scores.float(), target, model.label_smoothing)
-    metrics.update(loss, scores.argmax(-1), target)
-    values = {f"test/{name}": float(value) for name, value in metrics.compute().items()}
-    return Evaluation(values, len(target), _logged_metrics(model.run_id, model.source))
-
-
-def _logged_metrics(run_id: str | None, source: str) -> dict[str, float]:
-    if run_id is None or not source.startswith(("models:/", "runs:/")):
-        return {}  # a checkpoint: its store is not known
-    import mlflow
-
-    metrics = mlflow.MlflowClient().get_run(run_id).data.metrics
-    return {key: value for key, value in metrics.items() if key.startswith("test/")}
-
-
-def print_evaluation(model, result: Evaluation) -> None:
+def print_evaluation(model, result) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -71,7 +38,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--dataset", choices=get_args(DatasetName), help="default: trained")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     args = parse_args(parser, argv)
-    from src.registry import load_model
+    from src.inference.evaluation import evaluate
+    from src.inference.loading import load_model
 
     model = load_model(args.run_id, args.model_uri, args.checkpoint, args.tracking_uri)
     result = evaluate(model, args.data_dir, args.dataset)
@@ -80,14 +48,6 @@ def main(argv: list[str]) -> int:
     else:
         print_evaluation(model, result)
     return 0
-
-
-def add_model_arguments(parser) -> None:
-    """Where the model comes from: shared by src.evaluate and src.predict."""
-    parser.add_argument("--run-id", help="MLflow run id: loads runs:/<id>/model")
-    parser.add_argument("--model-uri", help="models:/NAME@champion, models:/NAME/3, runs:/ID/model")
-    parser.add_argument("--checkpoint", help="a .ckpt written by src.train")
-    parser.add_argument("--tracking-uri", help="default: $MLFLOW_TRACKING_URI or mlruns/")
 
 
 if __name__ == "__main__":

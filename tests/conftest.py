@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from src.data import save_cache
+from src.data.cache import save_cache
 from tests.helpers import TEST_SIZE, TRAIN_SIZE, VAL_SIZE, synthetic_digits, tiny_train_args
 
 __all__ = ["VAL_SIZE", "synthetic_digits", "tiny_train_args"]

@@ -4,7 +4,7 @@ run): what runs on a lent GPU must not break unseen between loans."""
 from __future__ import annotations
 
 from benchmarks import bench_gpu
-from src.data import MNISTDataModule
+from src.data.datamodule import MNISTDataModule
 from tests.helpers import VAL_SIZE
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from src.cli import parse_train_config
-from src.tracking import flatten
+from src.config.dotted import flatten
+from src.config.parsing import parse_train_config
 from tests.helpers import tiny_train_args
 
 pytestmark = pytest.mark.slow
@@ -71,7 +71,7 @@ def test_thread_share_follows_the_cpu_affinity_mask() -> None:
     """`taskset -c 0 python -m src.train` on a 2-core machine must train with 1 thread, not 2."""
     import torch
 
-    from src.build import configure_threads
+    from src.runtime.threads import configure_threads
 
     mask, threads = os.sched_getaffinity(0), torch.get_num_threads()
     try:
@@ -86,7 +86,7 @@ def test_thread_share_follows_the_cpu_affinity_mask() -> None:
 
 
 def test_run_lock_is_exclusive_while_held_and_free_after(tmp_path) -> None:
-    from src import run_lock
+    from src.training import run_lock
 
     run_dir = tmp_path / "experiment" / "0123abcd"
     assert not run_lock.is_busy(run_dir)  # never trained: no lock file

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import typing
 
-from src import config
-from src.config import TrainConfig
-from src.config_docs import DOCS_PATH, field_docs, render, type_name
+from src.config.docs import DOCS_PATH, field_docs, render, type_name
+from src.config.model import ModelConfig
+from src.config.names import Activation
+from src.config.train import TrainConfig
 
 
 def all_keys(cls: type = TrainConfig, prefix: str = "") -> list[str]:
-    hints = typing.get_type_hints(cls, vars(config))
+    hints = typing.get_type_hints(cls)
     keys = []
     for field in dataclasses.fields(cls):
         if dataclasses.is_dataclass(hints[field.name]):
@@ -34,10 +35,10 @@ def test_every_config_key_has_a_row() -> None:
 
 
 def test_literal_choices_are_listed_as_quoted_values() -> None:
-    assert type_name(config.Activation).startswith('"relu" | "leaky_relu"')
+    assert type_name(Activation).startswith('"relu" | "leaky_relu"')
     assert type_name(int | None) == "int | null"
 
 
 def test_field_docstrings_are_read_from_the_source() -> None:
-    docs = field_docs(config.ModelConfig)
+    docs = field_docs(ModelConfig)
     assert docs["hidden_dims"].startswith("Widths of the hidden layers")

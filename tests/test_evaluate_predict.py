@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 
 from src import evaluate, predict
-from src.cli import run_main
-from src.data import load_dataset
+from src.data.sources import load_dataset
+from src.inference import images
+from src.runtime.main import run_main
 from tests.helpers import tiny_train_args
 
 REGISTERED = "digits"
@@ -22,8 +23,8 @@ def trained(tiny_data_dir, mlflow_store, tmp_path_factory):
     """Two runs registered under one name: a good one (version 1), then a bad one (version 2)."""
     from mlflow.tracking import MlflowClient
 
-    from src.cli import parse_train_config
-    from src.train import run_training
+    from src.config.parsing import parse_train_config
+    from src.training.run import run_training
 
     base = tiny_train_args(tiny_data_dir, tmp_path_factory.mktemp("ckpt"), "using")
     base.append(f"--mlflow.register_model={REGISTERED}")
@@ -80,10 +81,10 @@ def test_champion_is_chosen_on_validation_not_on_the_test_set(tmp_path) -> None:
     """Two versions whose val and test rankings disagree, and one trained without validation."""
     from mlflow.tracking import MlflowClient
 
-    from src import registry, tracking
+    from src.tracking import registry, store
 
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    experiment = tracking.ensure_experiment(client, "ranking")
+    experiment = store.ensure_experiment(client, "ranking")
     client.create_registered_model("ranked")
     scores = {"best-val": (0.97, 0.90), "best-test": (0.95, 0.99), "refit": (None, 0.995)}
     versions = {}
@@ -164,7 +165,7 @@ def test_images(tiny_data_dir) -> tuple[np.ndarray, np.ndarray]:
 
 
 def model_predictions(store, pixels: np.ndarray) -> list[int]:
-    from src.registry import load_model
+    from src.inference.loading import load_model
 
     model = load_model(run_id=store["good"].run_id)
     return model.scores(pixels).argmax(-1).tolist()
@@ -209,18 +210,18 @@ def test_any_size_jpeg_becomes_28x28_white_digit_on_black(tmp_path) -> None:
     photo = np.full((60, 40), 250, np.uint8)
     photo[10:50, 17:23] = 10
     Image.fromarray(photo).save(tmp_path / "photo.jpg", quality=95)
-    image = predict.read_image(tmp_path / "photo.jpg")
+    image = images.read_image(tmp_path / "photo.jpg")
     assert image.shape == (28, 28) and image.dtype == np.uint8
-    inverted = predict.maybe_invert(image.astype(np.float32), "auto")
-    assert predict.border(inverted).mean() < 20  # background now dark
+    inverted = images.maybe_invert(image.astype(np.float32), "auto")
+    assert images.border(inverted).mean() < 20  # background now dark
     assert inverted[14, 14] > 200  # the stroke, kept centred, now bright
 
 
 def test_invert_auto_leaves_mnist_style_images_alone() -> None:
     image = np.zeros((28, 28), np.float32)
     image[8:20, 12:16] = 255
-    assert np.array_equal(predict.maybe_invert(image, "auto"), image)
-    assert np.array_equal(predict.maybe_invert(image, "yes"), 255 - image)
+    assert np.array_equal(images.maybe_invert(image, "auto"), image)
+    assert np.array_equal(images.maybe_invert(image, "yes"), 255 - image)
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from src.build import build_datamodule, build_model, build_trainer
-from src.cli import parse_train_config
-from src.train import run_training
+from src.config.parsing import parse_train_config
+from src.training.build import build_datamodule, build_model, build_trainer
+from src.training.run import run_training
 from tests.helpers import tiny_train_args
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

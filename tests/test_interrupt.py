@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from src import tracking
-from src.interrupts import RunInterrupted, install_signal_handlers, restore_signal_handlers
+from src.runtime.signals import RunInterrupted, install_signal_handlers, restore_signal_handlers
+from src.tracking import runs, store
 from tests.helpers import tiny_train_args
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,9 +101,9 @@ def signal_handlers():
 def test_sigterm_outside_a_lightning_loop_marks_the_run_killed(
     tracking_env, signal_handlers
 ) -> None:
-    client = tracking.use_store(tracking_env)
-    experiment_id = tracking.ensure_experiment(client, "sigterm-outside-fit")
-    with pytest.raises(RunInterrupted) as stop, tracking.tracked_run(experiment_id) as run:
+    client = store.use_store(tracking_env)
+    experiment_id = store.ensure_experiment(client, "sigterm-outside-fit")
+    with pytest.raises(RunInterrupted) as stop, runs.tracked_run(experiment_id) as run:
         os.kill(os.getpid(), signal.SIGTERM)  # say, while artifacts are being logged
         time.sleep(5)  # the handler raises in here
     assert stop.value.exit_code == 143
@@ -112,9 +112,9 @@ def test_sigterm_outside_a_lightning_loop_marks_the_run_killed(
 
 
 def test_ctrl_c_outside_a_lightning_loop_marks_the_run_killed(tracking_env) -> None:
-    client = tracking.use_store(tracking_env)
-    experiment_id = tracking.ensure_experiment(client, "sigint-outside-fit")
-    with pytest.raises(RunInterrupted) as stop, tracking.tracked_run(experiment_id) as run:
+    client = store.use_store(tracking_env)
+    experiment_id = store.ensure_experiment(client, "sigint-outside-fit")
+    with pytest.raises(RunInterrupted) as stop, runs.tracked_run(experiment_id) as run:
         raise KeyboardInterrupt
     assert stop.value.exit_code == 130
     assert client.get_run(run.info.run_id).info.status == "KILLED"
@@ -123,7 +123,7 @@ def test_ctrl_c_outside_a_lightning_loop_marks_the_run_killed(tracking_env) -> N
 def test_deferred_signals_wait_for_the_next_safe_point(signal_handlers) -> None:
     """As in a tuning worker between trials: SIGTERM is recorded, not raised inside whatever
     Optuna or MLflow was writing; a second SIGTERM is ignored; the next safe point raises."""
-    from src.interrupts import raise_if_interrupted, signals_deferred
+    from src.runtime.signals import raise_if_interrupted, signals_deferred
 
     with signals_deferred():
         os.kill(os.getpid(), signal.SIGTERM)
@@ -152,8 +152,8 @@ def test_ctrl_c_during_epoch_end_logging_stops_between_batches_and_marks_the_run
     the sqlite store locked, and marking the run KILLED then failed: seen once in CI)."""
     from lightning.pytorch.callbacks import Callback
 
-    from src.cli import parse_train_config
-    from src.train import run_training
+    from src.config.parsing import parse_train_config
+    from src.training.run import run_training
 
     client = MlflowClient(tracking_env)
     written_after_ctrl_c = []

@@ -7,9 +7,11 @@ import math
 import pytest
 import torch
 
-from src.config import OptimizerConfig, SchedulerConfig
-from src.model import ACTIVATIONS, LOSSES, MLP, MLPClassifier
-from src.optim import build_optimizer
+from src.config.model import OptimizerConfig, SchedulerConfig
+from src.models.classifier import MLPClassifier
+from src.models.losses import LOSSES
+from src.models.mlp import ACTIVATIONS, MLP
+from src.models.optim import build_optimizer
 
 
 def pixels(n: int = 8) -> torch.Tensor:
@@ -112,7 +114,7 @@ def test_sgd_nesterov_and_weight_decay_reach_the_optimizer() -> None:
 
 @pytest.mark.parametrize("name", ["none", "cosine", "step", "onecycle", "plateau"])
 def test_every_schedule_builds(name: str) -> None:
-    from src.optim import build_scheduler
+    from src.models.optim import build_scheduler
 
     optimizer = build_optimizer(MLP(hidden_dims=[]).parameters(), OptimizerConfig())
     scheduler = build_scheduler(optimizer, SchedulerConfig(name=name), 10, 100)
@@ -122,7 +124,7 @@ def test_every_schedule_builds(name: str) -> None:
 
 
 def test_cosine_epochs_stretches_the_curve_beyond_the_run() -> None:
-    from src.optim import build_scheduler
+    from src.models.optim import build_scheduler
 
     optimizer = build_optimizer(MLP(hidden_dims=[]).parameters(), OptimizerConfig(lr=1.0))
     scheduler = build_scheduler(optimizer, SchedulerConfig(epochs=100), 61, 610)["scheduler"]

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from src import plots
-from src.model import MLPClassifier, StageMetrics
-from src.progress import LiveMetricsProgressBar, progress_callbacks, running_train_metrics
+from src.models.classifier import MLPClassifier
+from src.models.metrics import StageMetrics
+from src.tracking import plots
+from src.training.progress import LiveMetricsProgressBar, progress_callbacks, running_train_metrics
 from tests.helpers import tiny_train_args
 
 # ---------------------------------------------------------------- plots
@@ -94,7 +95,7 @@ def test_a_training_run_logs_the_four_plots(finished_run) -> None:
 
 
 def module_with_train_metrics() -> MLPClassifier:
-    from src.model import MLP
+    from src.models.mlp import MLP
 
     module = MLPClassifier(MLP(hidden_dims=[4]), num_classes=3)
     module.train_metrics = StageMetrics(3)
@@ -115,7 +116,8 @@ def test_running_train_metrics_equal_the_epoch_metrics_so_far() -> None:
 def test_progress_bar_reads_the_device_only_every_n_steps(monkeypatch) -> None:
     reads = []
     monkeypatch.setattr(
-        "src.progress.running_train_metrics", lambda module: reads.append(1) or {"loss": 1.0}
+        "src.training.progress.running_train_metrics",
+        lambda module: reads.append(1) or {"loss": 1.0},
     )
     bar = LiveMetricsProgressBar(metrics_every_n_steps=20)
     trainer = SimpleNamespace(global_step=0, training=True, callback_metrics={})
@@ -158,8 +160,8 @@ def test_progress_bar_shows_live_loss_and_accuracy(
 ) -> None:
     from rich.console import Console
 
-    from src.cli import parse_train_config
-    from src.train import run_training
+    from src.config.parsing import parse_train_config
+    from src.training.run import run_training
 
     console = Console(record=True, width=200, force_terminal=False)
     monkeypatch.setattr(

@@ -10,9 +10,11 @@ import pytest
 import torch
 from mlflow import MlflowClient
 
-from src.cli import UsageError, parse_train_config
-from src.tracking import redact, redact_config
-from src.train import resolve_resume, run_training
+from src.config.parsing import parse_train_config
+from src.errors import UsageError
+from src.tracking.redaction import redact, redact_config
+from src.training.checkpoints import resolve_resume
+from src.training.run import run_training
 from tests.helpers import tiny_train_args
 
 SECRETS = {"MY_API_KEY": "supersecret123", "DB_PASSWORD": "hunter2hunter2"}

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from src.data import cache_path, load_dataset
+from src.data.cache import cache_path
+from src.data.sources import load_dataset
 from tests.helpers import free_port, local_server, tiny_train_args
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,9 +50,9 @@ def post_images(url: str, pixels: np.ndarray) -> np.ndarray:
 
 
 def train_and_log(args: list[str], tracking_uri: str):
-    from src.cli import parse_train_config
-    from src.registry import load_model
-    from src.train import run_training
+    from src.config.parsing import parse_train_config
+    from src.inference.loading import load_model
+    from src.training.run import run_training
 
     with pytest.MonkeyPatch.context() as env:
         env.setenv("MLFLOW_TRACKING_URI", tracking_uri)

@@ -12,10 +12,11 @@ import yaml
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
-from src.cli import run_main
-from src.config import ConfigError
-from src.study_storage import locate
-from src.tune import main, parse_tune_config
+from src.config.parsing import parse_tune_config
+from src.errors import ConfigError
+from src.runtime.main import run_main
+from src.tune import main
+from src.tuning.storage import locate
 from tests.helpers import VAL_SIZE
 
 
@@ -249,9 +250,9 @@ def test_the_default_journal_lives_beside_the_mlflow_sqlite_store(tmp_path):
 def test_a_trial_still_training_at_the_timeout_stops_after_its_current_batch(
     tmp_path, tiny_data_dir, tracking_env
 ):
-    from src.cli import parse_train_config
-    from src.train import run_training
-    from src.trial_monitor import StudyTimeout, TrialMonitor
+    from src.config.parsing import parse_train_config
+    from src.training.run import run_training
+    from src.tuning.monitor import StudyTimeout, TrialMonitor
     from tests.helpers import tiny_train_args
 
     trial = optuna.create_study().ask()
@@ -276,7 +277,7 @@ def test_ctrl_c_stops_the_study_and_its_workers_leaving_nothing_running(
     import subprocess
     import sys
 
-    from src.tracking import use_store
+    from src.tracking.store import use_store
 
     use_store(mlflow_store)  # the store's tables exist before the study starts
     space = {"optimizer.lr": {"low": 1.0e-3, "high": 1.0e-1, "log": True}}

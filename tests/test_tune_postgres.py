@@ -18,7 +18,7 @@ import pytest
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
-from src.study_storage import locate
+from src.tuning.storage import locate
 from tests.test_tune import write_study
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")

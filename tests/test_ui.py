@@ -145,10 +145,10 @@ def capture_runs_page(
 def test_mlflow_ui_lists_the_runs_with_a_metric_column(mlflow_store, tmp_path) -> None:
     from mlflow.tracking import MlflowClient
 
-    from src import tracking
+    from src.tracking import store
 
     client = MlflowClient(mlflow_store)
-    experiment_id = tracking.ensure_experiment(client, f"ui-{uuid.uuid4().hex[:6]}")
+    experiment_id = store.ensure_experiment(client, f"ui-{uuid.uuid4().hex[:6]}")
     runs = {f"ui-alpha-{uuid.uuid4().hex[:4]}": 0.9123, f"ui-beta-{uuid.uuid4().hex[:4]}": 0.9871}
     for name, accuracy in runs.items():
         run = client.create_run(experiment_id, run_name=name)

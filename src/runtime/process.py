@@ -1,0 +1,47 @@
+"""Process-wide settings every entry point applies once, before any work (run_main does it):
+filters for library warnings and log lines that say nothing to this project's users."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+# Where Lightning's rank-zero messages go. Importing mlflow.pytorch imports the standalone
+# pytorch_lightning package too, which re-points lightning_utilities' one shared rank-zero logger
+# at its own names: from then on our lightning.pytorch Trainer speaks through those.
+RANK_ZERO_LOGGERS = (
+    "lightning.pytorch",
+    "lightning.fabric",
+    "pytorch_lightning",
+    "lightning_fabric",
+)
+IGNORED_WARNINGS = (
+    # Lightning's advice for DataLoaders does not apply to in-memory tensor batches.
+    ".*does not have many workers.*",
+    # Lightning 2.6.6 calls a pytree API that torch 2.13 deprecates (nothing to do on our side).
+    ".*`isinstance.*treespec.*",
+    # Each run has its own checkpoint folder: it is non-empty only when resuming (or for its lock).
+    "Checkpoint directory .* exists and is not empty",
+    # Under DDP Lightning advises sync_dist=True for epoch-level logs; the logged values come from
+    # torchmetrics' compute(), already reduced across ranks (models/classifier.py).
+    r".*self\.log\('.*', \.\.\., sync_dist=True\)",
+)
+
+
+def _not_an_advert(record: logging.LogRecord) -> bool:
+    return "litlogger" not in record.getMessage()  # Lightning prints one on every run
+
+
+def configure_process() -> None:
+    """Apply the filters; safe to call more than once (tests and spawned workers do)."""
+    # Figures are only ever written to files: no display needed, and none is looked for.
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    for message in IGNORED_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
+    for name in RANK_ZERO_LOGGERS:
+        rank_zero = logging.getLogger(f"{name}.utilities.rank_zero")
+        if _not_an_advert not in rank_zero.filters:
+            rank_zero.addFilter(_not_an_advert)
+    # First-use schema messages would make a one-line error three lines.
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)

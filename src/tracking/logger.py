@@ -1,0 +1,52 @@
+"""The Lightning logger that writes a run's epoch metrics into the MLflow run this process owns."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from lightning.pytorch.loggers.logger import Logger
+from lightning.pytorch.utilities import rank_zero_only
+from mlflow.entities import Metric
+from mlflow.tracking import MlflowClient
+
+
+class MlflowRunLogger(Logger):
+    """Lightning logger writing into a run this process already owns.
+
+    Lightning's MLFlowLogger creates and terminates runs itself (FINISHED right after fit, before
+    testing); owning the run in `tracked_run` keeps its status honest. Each epoch's metrics go in
+    one `log_batch` call.
+    """
+
+    def __init__(self, client: MlflowClient, run_id: str) -> None:
+        super().__init__()
+        self._client = client
+        self._run_id = run_id
+
+    @property
+    def name(self) -> str:
+        return "mlflow"
+
+    @property
+    def version(self) -> str:
+        return self._run_id
+
+    @property
+    def experiment(self) -> MlflowClient:
+        return self._client
+
+    @rank_zero_only
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        """Parameters come from the resolved config (`log_params`), not from Lightning."""
+
+    @rank_zero_only
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        values = {key: float(value) for key, value in metrics.items()}
+        epoch = int(values.pop("epoch", step or 0))
+        if not values:
+            return
+        timestamp = int(time.time() * 1000)
+        batch = [Metric(key, value, timestamp, epoch) for key, value in values.items()]
+        self._client.log_batch(self._run_id, metrics=batch)

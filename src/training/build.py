@@ -1,0 +1,133 @@
+"""Config -> DataModule, LightningModule, callbacks and Trainer: the one wiring path that both
+`src.train` and `src.tune` use."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+
+import lightning.pytorch as L
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+
+from src.config.train import TrainConfig
+from src.data.datamodule import MNISTDataModule
+from src.models.classifier import MLPClassifier
+from src.models.losses import make_loss
+from src.models.mlp import MLP
+from src.models.optim import build_optimizer, build_scheduler
+from src.training.callbacks import DDPSignals, EMAWeights
+from src.training.progress import progress_callbacks
+
+
+def build_datamodule(cfg: TrainConfig) -> MNISTDataModule:
+    return MNISTDataModule(**dataclasses.asdict(cfg.data), shuffle_seed=cfg.seed)
+
+
+def pixel_stats(datamodule: MNISTDataModule) -> tuple[float, float]:
+    """Mean and std of the training pixels in [0, 1], for the network's built-in normalisation."""
+    pixels = torch.from_numpy(datamodule.arrays.train_x)
+    mean = pixels.double().mean().item() / 255.0
+    std = pixels.double().std().item() / 255.0
+    return mean, std
+
+
+def build_net(
+    cfg: TrainConfig,
+    in_features: int = 784,
+    num_classes: int = 10,
+    pixel_mean: float = 0.0,
+    pixel_std: float = 1.0,
+) -> MLP:
+    """The plain nn.Module of `model.*`; the pixel statistics may also come from a state dict."""
+    m = cfg.model
+    return MLP(
+        in_features=in_features,
+        num_classes=num_classes,
+        hidden_dims=m.hidden_dims,
+        activation=m.activation,
+        dropout=m.dropout,
+        input_dropout=m.input_dropout,
+        batch_norm=m.batch_norm,
+        pixel_mean=pixel_mean,
+        pixel_std=pixel_std,
+    )
+
+
+def build_model(cfg: TrainConfig, datamodule: MNISTDataModule) -> MLPClassifier:
+    mean, std = pixel_stats(datamodule)
+    m = cfg.model
+    net = build_net(cfg, datamodule.num_features, datamodule.num_classes, mean, std)
+    if m.compile:
+        net.compile()  # in place: parameter names, and so checkpoints, stay as without compile
+    module = MLPClassifier(
+        net,
+        loss=make_loss(m.loss, m.label_smoothing),
+        l2_penalty=m.l2_penalty,
+        l1_penalty=m.l1_penalty,
+        max_norm=m.max_norm,
+        optimizer=functools.partial(build_optimizer, cfg=cfg.optimizer),
+        scheduler=functools.partial(build_scheduler, cfg=cfg.scheduler),
+        num_classes=datamodule.num_classes,
+    )
+    module.train_config = dataclasses.asdict(cfg)
+    return module
+
+
+def build_callbacks(cfg: TrainConfig, checkpoint_dir: Path) -> list[Callback]:
+    has_val = cfg.data.val_size > 0
+    # Without validation nothing can choose an epoch: best.ckpt is then the final epoch (a refit
+    # on all training images for the epochs validation chose earlier), not the lowest train/loss,
+    # which dropout makes noisy and which EMA weights do not produce.
+    callbacks: list[Callback] = [
+        ModelCheckpoint(
+            dirpath=checkpoint_dir,
+            filename="best",
+            monitor="val/acc" if has_val else None,
+            mode="max",
+            save_last=True,
+            auto_insert_metric_name=False,
+        )
+    ]
+    es = cfg.early_stopping
+    if es.enabled and has_val:
+        callbacks.append(
+            EarlyStopping(es.monitor, min_delta=es.min_delta, patience=es.patience, mode=es.mode)
+        )
+    if cfg.optimizer.ema_decay is not None:
+        callbacks.append(EMAWeights(decay=cfg.optimizer.ema_decay))
+    callbacks.extend(progress_callbacks(cfg.trainer.enable_progress_bar))
+    callbacks.append(DDPSignals())  # a no-op unless torch.distributed is running
+    return callbacks
+
+
+def build_trainer(
+    cfg: TrainConfig,
+    logger: L.loggers.Logger | None,
+    checkpoint_dir: Path,
+    extra_callbacks: Sequence[Callback] = (),
+) -> L.Trainer:
+    options = dataclasses.asdict(cfg.trainer)
+    for optional in ("limit_train_batches", "limit_val_batches"):
+        if options[optional] is None:
+            options.pop(optional)
+    if cfg.data.val_size == 0:
+        options["limit_val_batches"] = 0  # else Lightning warns about the empty val loader
+    return L.Trainer(
+        **options,
+        logger=logger if logger is not None else False,
+        callbacks=[*build_callbacks(cfg, checkpoint_dir), *extra_callbacks],
+        log_every_n_steps=1,  # only epoch-level metrics are logged; no per-step cost
+        enable_model_summary=False,
+    )
+
+
+def device_name(trainer: L.Trainer) -> str:
+    device = trainer.strategy.root_device
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    import platform
+
+    return platform.processor() or platform.machine() or "cpu"

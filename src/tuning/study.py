@@ -1,0 +1,60 @@
+"""One invocation of a study: its MLflow parent run, the workers, the results and summary, and,
+when asked, the best config retrained with a test-set evaluation."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from mlflow.entities import Metric
+
+from src.config.parsing import parse_train_config
+from src.config.tune import TuneConfig
+from src.tracking.runs import tracked_run
+from src.tracking.store import ensure_experiment, resolve_tracking_uri, use_store
+from src.training.report import print_training_summary
+from src.training.run import run_training
+from src.tuning import results
+from src.tuning.storage import locate
+from src.tuning.trials import quiet_expected_failures
+from src.tuning.workers import open_study, run_workers
+
+
+def run_study(cfg: TuneConfig, argv: list[str], debug: bool = False) -> results.StudySummary:
+    """Run the study's trials under one parent run, then export, log and print its results.
+
+    `argv`: the invocation's words, for the printed resume command.
+    """
+    quiet_expected_failures(debug)
+    uri = resolve_tracking_uri(cfg.train.mlflow.tracking_uri)
+    location = locate(cfg.storage, uri)
+    if cfg.multi_objective and cfg.pruner.name != "none":
+        print(f"note: pruner {cfg.pruner.name} is off: Optuna prunes single-objective studies only")
+    open_study(cfg, location)  # fail fast on a bad storage, before any worker starts
+    client = use_store(uri)
+    experiment_id = ensure_experiment(client, cfg.train.mlflow.experiment_name)
+    deadline = time.time() + cfg.timeout if cfg.timeout else None
+    tags = {"role": "study", "study_name": cfg.study_name, "storage": location.display}
+    with tracked_run(experiment_id, f"study-{cfg.study_name}", tags=tags) as parent:
+        parent_run_id = parent.info.run_id
+        results.log_study_settings(client, parent_run_id, cfg, location)
+        run_workers(cfg, location, parent_run_id, deadline, debug)
+        study = open_study(cfg, location)
+        summary = results.finish(study, cfg, location, client, parent_run_id, argv)
+        if cfg.retrain_best and summary.best_config_path is not None:
+            retrain_best(summary.best_config_path, cfg, client, parent_run_id)
+    return summary
+
+
+def retrain_best(path: Path, cfg: TuneConfig, client, parent_run_id: str) -> None:
+    """Train the exported best config, as `python -m src.train --config` would, and test it."""
+    register = [f"--mlflow.register_model={cfg.register_model}"] if cfg.register_model else []
+    train_cfg = parse_train_config(["--config", str(path), "--mlflow.log_model=true", *register])
+    tags = {"role": "retrain_best", "study_name": cfg.study_name}
+    result = run_training(train_cfg, nested=True, tags=tags)
+    print_training_summary(result)
+    test_acc = result.test_metrics.get("test/acc")
+    if test_acc is not None:
+        now = int(time.time() * 1000)
+        client.log_batch(parent_run_id, metrics=[Metric("retrain_best/test_acc", test_acc, now, 0)])
+        print(f"best config retrained: test/acc {test_acc:.4f} (MLflow run {result.run_id})")
