@@ -1,4 +1,5 @@
-"""Test helpers: a small learnable synthetic dataset and the words of a fast training run."""
+"""Test helpers: a small learnable synthetic dataset, the words of a fast training run, an entry
+point run in-process or as a real process, small studies, local servers."""
 
 from __future__ import annotations
 
@@ -6,15 +7,19 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
 TRAIN_SIZE, TEST_SIZE, VAL_SIZE = 1200, 300, 200
+REGISTERED = "digits"  # the model name the session's registered_runs are registered under
 
 
 def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -40,6 +45,101 @@ def tiny_train_args(data_dir: Path, tmp_path: Path, experiment: str) -> list[str
         f"--checkpoint_dir={tmp_path / 'checkpoints'}",
         f"--mlflow.experiment_name={experiment}",
     ]
+
+
+def train_tiny(data_dir: Path, tmp_path: Path, experiment: str, *extra: str):
+    """run_training on the synthetic set with tiny_train_args and extra words: its TrainResult."""
+    from src.config.parsing import parse_train_config
+    from src.training.run import run_training
+
+    return run_training(
+        parse_train_config([*tiny_train_args(data_dir, tmp_path, experiment), *extra])
+    )
+
+
+def run_in_process(
+    main: Callable[[list[str]], int], words: list[str], capture: pytest.CaptureFixture
+) -> tuple[int, str, str]:
+    """An entry point's main through run_main, as `python -m` runs it: (exit code, stdout,
+    stderr). run_main installs its signal handlers; the previous ones are put back."""
+    from src.runtime.main import run_main
+
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    capture.readouterr()
+    try:
+        with pytest.raises(SystemExit) as stop:
+            run_main(main, words)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    out, err = capture.readouterr()
+    return stop.value.code, out, err
+
+
+def run_process(
+    entry: str, *words: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """`python -m entry words...` from the repository root, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", entry, *words],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def write_study(tmp_path: Path, data_dir: Path, store: str, name: str, **study: Any) -> Path:
+    """A study config on the synthetic set: 2 epochs of a 32-unit MLP per trial, its own journal
+    file, MLflow experiment and best-config folder."""
+    import yaml
+
+    config = {
+        "study_name": name,
+        "storage": str(tmp_path / "journal.log"),
+        "best_config_dir": str(tmp_path / "best"),
+        "train": {
+            "model": {"hidden_dims": [32]},
+            "data": {"data_dir": str(data_dir), "val_size": VAL_SIZE, "batch_size": 100},
+            "trainer": {"max_epochs": 2, "accelerator": "cpu", "enable_progress_bar": False},
+            "mlflow": {
+                "experiment_name": f"tune-{name}",
+                "tracking_uri": store,
+                "log_model": False,
+            },
+            "checkpoint_dir": str(tmp_path / "checkpoints"),
+        },
+        "sampler": {"name": "random", "seed": 0},
+        "pruner": {"name": "none"},
+        **study,
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def load_study(path: Path):
+    """The optuna.Study of a config written by write_study (journal storage)."""
+    import optuna
+    import yaml
+
+    config = yaml.safe_load(path.read_text())
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(config["storage"])
+    )
+    return optuna.load_study(study_name=config["study_name"], storage=storage)
+
+
+def runs_of(store: str, name: str, role: str) -> list:
+    """The MLflow runs of study `name` tagged with this role (study, trial, retrain_best)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(store)
+    experiment = client.get_experiment_by_name(f"tune-{name}")
+    if experiment is None:  # the study has not started yet
+        return []
+    return client.search_runs([experiment.experiment_id], f"tags.role = '{role}'")
 
 
 def free_port() -> int:
@@ -84,3 +184,21 @@ def local_server(
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def real_mnist_words(checkpoints: Path, experiment: str, epochs: int) -> list[str]:
+    """Words for a quiet run of the default model on the real MNIST that .ci/run fetches into
+    data/; skips the test when it is not there."""
+    from src.data.cache import cache_path
+
+    data_dir = ROOT / "data"
+    if not cache_path("mnist", data_dir).is_file():
+        pytest.skip("real MNIST not fetched (python -m src.data fetch, as .ci/run does)")
+    return [
+        f"--data.data_dir={data_dir}",
+        f"--trainer.max_epochs={epochs}",
+        "--trainer.enable_progress_bar=false",
+        f"--checkpoint_dir={checkpoints}",
+        f"--mlflow.experiment_name={experiment}",
+        "--mlflow.log_model=false",
+    ]

@@ -2,29 +2,35 @@
 allowed, exit code 2 for usage errors (1 for a broken environment), no traceback unless --debug,
 no MLflow run left RUNNING and no half-written files.
 
-Errors found while parsing the command line run as real processes (they do not import torch, so
-they cost a fraction of a second). Errors found later (data, tracking store, checkpoints) run
-in-process through the same `run_main`, and two of them again as real processes.
+Each row runs in-process through the same `run_main` that `python -m` runs, from the repository
+root: errors found while parsing the command line, and errors found later (data, tracking store,
+checkpoints). A few rows run again as real processes, since the exit code and stderr of
+`python -m ...` are what a user sees (and nothing else, warnings or logging, may reach stderr).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from src.runtime.main import run_main
-from tests.helpers import free_port, synthetic_digits, tiny_train_args
+from tests.helpers import (
+    ROOT,
+    free_port,
+    run_in_process,
+    run_process,
+    synthetic_digits,
+    tiny_train_args,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
 USAGE, BROKEN = 2, 1
 ORPHAN_RUN = "0123456789abcdef0123456789abcdef"  # a checkpoint folder that is no MLflow run
 
@@ -279,24 +285,34 @@ def fill(words: tuple[str, ...], paths: dict[str, str]) -> list[str]:
     return [word.format(**paths) for word in words]
 
 
-@pytest.mark.parametrize("bad", PARSE_ERRORS, ids=lambda bad: bad.name)
-def test_bad_command_line_or_config_file(bad: Bad, bad_files, tiny_data_dir, tmp_path) -> None:
-    store = tmp_path / "mlruns" / "mlflow.db"
-    words = fill(bad.words, bad_files)
+def command_words(
+    bad: Bad, paths: dict[str, str], data_dir: Path, tmp_path: Path, *train_options: str
+) -> list[str]:
+    """The words after `python -m <entry>`; for src.train, after those of a fast run."""
+    words = fill(bad.words, paths)
     if bad.entry == "src.train":
-        words = [*tiny_train_args(tiny_data_dir, tmp_path, "errors"), *words]
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{store}", **dict(bad.env)}
-    proc = subprocess.run(
-        [sys.executable, "-m", bad.entry, *words],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert_clean_error(proc.returncode, proc.stderr, bad)
-    assert not store.parent.exists(), "a usage error must not touch the tracking store"
-    assert not (tmp_path / "checkpoints").exists()
+        return [*tiny_train_args(data_dir, tmp_path, "errors"), *train_options, *words]
+    return words
+
+
+def run_bad_in_process(
+    bad: Bad, words: list[str], paths: dict[str, str], monkeypatch, capfd
+) -> tuple[int, str]:
+    """The entry point's main through run_main, from the repository root as `python -m` runs it,
+    with the row's environment: (exit code, stderr)."""
+    for name, value in bad.env:
+        monkeypatch.setenv(name, value.format(**paths))
+    monkeypatch.chdir(ROOT)
+    code, _, stderr = run_in_process(importlib.import_module(bad.entry).main, words, capfd)
+    return code, stderr
+
+
+def run_bad_as_process(
+    bad: Bad, words: list[str], paths: dict[str, str], store: Path
+) -> subprocess.CompletedProcess:
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{store}"}
+    env.update({name: value.format(**paths) for name, value in bad.env})
+    return run_process(bad.entry, *words, env=env, timeout=120)
 
 
 def assert_clean_error(code: int, stderr: str, bad: Bad) -> None:
@@ -309,14 +325,45 @@ def assert_clean_error(code: int, stderr: str, bad: Bad) -> None:
     assert code == bad.code, stderr
 
 
+def assert_nothing_written(tmp_path: Path) -> None:
+    assert not (tmp_path / "mlruns").exists(), "a usage error must not touch the tracking store"
+    assert not (tmp_path / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("bad", PARSE_ERRORS, ids=lambda bad: bad.name)
+def test_bad_command_line_or_config_file(
+    bad: Bad, bad_files, tiny_data_dir, tmp_path, monkeypatch, capfd
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    words = command_words(bad, bad_files, tiny_data_dir, tmp_path)
+    code, stderr = run_bad_in_process(bad, words, bad_files, monkeypatch, capfd)
+    assert_clean_error(code, stderr, bad)
+    assert_nothing_written(tmp_path)
+
+
+# One row for each entry point: parsing needs no torch, so each costs a fraction of a second.
+PARSE_ERRORS_AS_PROCESSES = (
+    "malformed-yaml",
+    "tune-range-low-above-high",
+    "evaluate-unknown-option",
+    "predict-top-not-an-int",
+)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b for b in PARSE_ERRORS if b.name in PARSE_ERRORS_AS_PROCESSES],
+    ids=lambda bad: bad.name,
+)
+def test_parse_errors_as_real_processes(bad: Bad, bad_files, tiny_data_dir, tmp_path) -> None:
+    words = command_words(bad, bad_files, tiny_data_dir, tmp_path)
+    proc = run_bad_as_process(bad, words, bad_files, tmp_path / "mlruns" / "mlflow.db")
+    assert_clean_error(proc.returncode, proc.stderr, bad)
+    assert_nothing_written(tmp_path)
+
+
 def test_debug_shows_the_traceback(tmp_path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "src.train", "--model.dropout=1.0", "--debug"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_process("src.train", "--model.dropout=1.0", "--debug", timeout=120)
     assert proc.returncode == USAGE
     assert "Traceback" in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("error: model.dropout=1.0")
@@ -454,24 +501,6 @@ RUNTIME_ERRORS = [
 ]
 
 
-def entry_main(entry: str) -> Callable[[list[str]], int]:
-    import importlib
-
-    return importlib.import_module(entry).main
-
-
-def run_in_process(main: Callable[[list[str]], int], words: list[str], capfd) -> tuple[int, str]:
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
-    capfd.readouterr()
-    try:
-        with pytest.raises(SystemExit) as stop:
-            run_main(main, words)
-    finally:
-        for signum, handler in previous.items():  # run_main installed its own
-            signal.signal(signum, handler)
-    return stop.value.code, capfd.readouterr().err
-
-
 def running_runs(store: str) -> list[str]:
     from mlflow import MlflowClient
     from mlflow.entities import ViewType
@@ -487,14 +516,9 @@ def test_bad_data_store_or_checkpoint(
     bad: Bad, bad_files, tiny_data_dir, tmp_path, tracking_env, monkeypatch, capfd
 ) -> None:
     paths = {**bad_files, "tmp": str(tmp_path)}
-    words = fill(bad.words, paths)
-    if bad.entry == "src.train":
-        base = tiny_train_args(tiny_data_dir, tmp_path, "errors")
-        words = [*base, "--mlflow.log_model=false", *words]
-    for name, value in bad.env:
-        monkeypatch.setenv(name, value.format(**paths))
+    words = command_words(bad, paths, tiny_data_dir, tmp_path, "--mlflow.log_model=false")
     started = time.monotonic()
-    code, stderr = run_in_process(entry_main(bad.entry), words, capfd)
+    code, stderr = run_bad_in_process(bad, words, paths, monkeypatch, capfd)
     assert time.monotonic() - started < 30, "bad input must fail fast"
     assert_clean_error(code, stderr, bad)
     assert running_runs(tracking_env) == []
@@ -509,19 +533,9 @@ def test_bad_data_store_or_checkpoint(
 )
 def test_runtime_errors_as_real_processes(bad: Bad, bad_files, tiny_data_dir, tmp_path) -> None:
     """The same rows outside pytest: nothing else (warnings, logging) reaches stderr."""
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"}
-    env.update({name: value.format(**bad_files) for name, value in bad.env})
-    base = tiny_train_args(tiny_data_dir, tmp_path, "errors")
-    words = [*base, "--mlflow.log_model=false", *fill(bad.words, bad_files)]
+    words = command_words(bad, bad_files, tiny_data_dir, tmp_path, "--mlflow.log_model=false")
     started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", bad.entry, *words],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_bad_as_process(bad, words, bad_files, tmp_path / "mlruns" / "mlflow.db")
     assert time.monotonic() - started < 60  # mostly imports, on a loaded machine
     assert_clean_error(proc.returncode, proc.stderr, bad)
 

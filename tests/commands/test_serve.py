@@ -18,9 +18,8 @@ import pytest
 
 from src.data.cache import cache_path
 from src.data.sources import load_dataset
-from tests.helpers import free_port, local_server, tiny_train_args
+from tests.helpers import ROOT, free_port, local_server, tiny_train_args
 
-ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_S = 180
 
 
@@ -61,6 +60,7 @@ def train_and_log(args: list[str], tracking_uri: str):
     return result, model
 
 
+@pytest.mark.slow  # a server: `mlflow models serve` starts in ~10 s
 def test_served_model_predicts_like_the_model_in_process(
     tiny_data_dir, mlflow_store, tmp_path
 ) -> None:

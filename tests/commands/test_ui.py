@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port, local_server
+from tests.helpers import ROOT, free_port, local_server
 
-ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "screenshots"
 WAIT_S = 90  # the UI is a React app; first paint on a loaded 2-CPU machine takes a while
 CHROMIUM_FLAGS = (
@@ -139,6 +138,7 @@ def capture_runs_page(
     return headers, text
 
 
+@pytest.mark.slow  # a server and a browser: 20-30 s
 @pytest.mark.skipif(
     browser_binaries() is None, reason="needs apt packages chromium, chromium-driver"
 )

@@ -15,11 +15,13 @@ import uuid
 
 import optuna
 import pytest
+from mlflow.tracking import MlflowClient
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
+from src.tracking.owners import CLOSED_TAG
 from src.tuning.storage import locate
-from tests.test_tune import write_study
+from tests.helpers import write_study
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 pytestmark = [
@@ -95,3 +97,14 @@ def test_a_killed_workers_trial_is_retried_and_the_study_ends_exact(
     ]
     assert retry.state == TrialState.COMPLETE and retry.params == trials[killed].params
     assert len({t.params["optimizer.lr"] for t in finished}) == N_TRIALS
+    # The dead worker's MLflow runs are closed by the survivor: its trial's run in the step that
+    # failed the trial, its invocation's parent run by the owner rule; nothing stays RUNNING.
+    client = MlflowClient(mlflow_store)
+    dead_run = client.get_run(trials[killed].user_attrs["mlflow_run_id"])
+    assert dead_run.info.status == "KILLED"
+    assert dead_run.data.tags["trial_state"] == "FAIL"
+    assert CLOSED_TAG in dead_run.data.tags
+    dead_parent = client.get_run(trials[killed].user_attrs["mlflow_parent_run_id"])
+    assert dead_parent.info.status == "KILLED" and CLOSED_TAG in dead_parent.data.tags
+    experiment = client.get_experiment_by_name(f"tune-{name}").experiment_id
+    assert "RUNNING" not in [r.info.status for r in client.search_runs([experiment])]

@@ -1,4 +1,4 @@
-"""SIGINT/SIGTERM during training, then resume: real `python -m src.train` processes.
+"""SIGINT/SIGTERM to real `python -m src.train` and `python -m src.tune` processes, then resume.
 
 An interrupted run keeps its last.ckpt, is marked KILLED and exits 130 (SIGINT) or 143 (SIGTERM).
 Resuming continues the same MLflow run, which then ends with the metrics of an uninterrupted run
@@ -18,12 +18,10 @@ from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
+from optuna.trial import TrialState
 
-from src.runtime.signals import RunInterrupted, install_signal_handlers, restore_signal_handlers
-from src.tracking import runs, store
-from tests.helpers import tiny_train_args
+from tests.helpers import ROOT, load_study, runs_of, tiny_train_args, write_study
 
-ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 25  # ~0.2 s each on the tiny data: the signal lands long before the end
 # Measured: the resumed run's metrics equal the uninterrupted run's bit for bit on CPU. The
 # tolerance only allows for float summation order on other hardware.
@@ -88,102 +86,6 @@ def wait_for_first_epoch(proc: subprocess.Popen, folder: Path, store: str) -> Pa
 def final_metrics(store: str, run_id: str) -> dict[str, float]:
     metrics = MlflowClient(store).get_run(run_id).data.metrics
     return {key: metrics[key] for key in FINAL_METRICS}
-
-
-@pytest.fixture
-def signal_handlers():
-    """run_main's handlers, installed for one test and then put back."""
-    previous = install_signal_handlers()
-    yield
-    restore_signal_handlers(previous)  # a recorded SIGTERM must not stop later tests' runs
-
-
-def test_sigterm_outside_a_lightning_loop_marks_the_run_killed(
-    tracking_env, signal_handlers
-) -> None:
-    client = store.use_store(tracking_env)
-    experiment_id = store.ensure_experiment(client, "sigterm-outside-fit")
-    with pytest.raises(RunInterrupted) as stop, runs.tracked_run(experiment_id) as run:
-        os.kill(os.getpid(), signal.SIGTERM)  # say, while artifacts are being logged
-        time.sleep(5)  # the handler raises in here
-    assert stop.value.exit_code == 143
-    assert stop.value.run_id == run.info.run_id
-    assert client.get_run(run.info.run_id).info.status == "KILLED"
-
-
-def test_ctrl_c_outside_a_lightning_loop_marks_the_run_killed(tracking_env) -> None:
-    client = store.use_store(tracking_env)
-    experiment_id = store.ensure_experiment(client, "sigint-outside-fit")
-    with pytest.raises(RunInterrupted) as stop, runs.tracked_run(experiment_id) as run:
-        raise KeyboardInterrupt
-    assert stop.value.exit_code == 130
-    assert client.get_run(run.info.run_id).info.status == "KILLED"
-
-
-def test_deferred_signals_wait_for_the_next_safe_point(signal_handlers) -> None:
-    """As in a tuning worker between trials: SIGTERM is recorded, not raised inside whatever
-    Optuna or MLflow was writing; a second SIGTERM is ignored; the next safe point raises."""
-    from src.runtime.signals import raise_if_interrupted, signals_deferred
-
-    with signals_deferred():
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(0.2)  # nothing raised in here
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(0.2)
-        with pytest.raises(RunInterrupted) as stop:
-            raise_if_interrupted()
-        raise_if_interrupted()  # reported once
-    assert stop.value.exit_code == 143
-
-
-@pytest.fixture
-def ctrl_c_enabled():
-    """SIGINT raising KeyboardInterrupt, as at a terminal (a background shell may ignore it)."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
-def test_ctrl_c_during_epoch_end_logging_stops_between_batches_and_marks_the_run_killed(
-    tiny_data_dir, tmp_path, tracking_env, ctrl_c_enabled, signal_handlers
-) -> None:
-    """Ctrl-C while epoch 0's MLflow writes are in flight: they finish, the loop stops before epoch
-    1's first batch, the run is KILLED (a KeyboardInterrupt in the middle of a write could leave
-    the sqlite store locked, and marking the run KILLED then failed: seen once in CI)."""
-    from lightning.pytorch.callbacks import Callback
-
-    from src.config.parsing import parse_train_config
-    from src.training.run import run_training
-
-    client = MlflowClient(tracking_env)
-    written_after_ctrl_c = []
-
-    class CtrlCWhileLogging(Callback):
-        def on_train_epoch_end(self, trainer, pl_module) -> None:
-            os.kill(os.getpid(), signal.SIGINT)  # its handler runs before the next line
-            client.log_metric(trainer.logger.version, "written_after_ctrl_c", 1.0)
-            written_after_ctrl_c.append(trainer.current_epoch)
-
-    words = [
-        *tiny_train_args(tiny_data_dir, tmp_path, "ctrl-c-at-epoch-end"),
-        "--trainer.max_epochs=5",
-    ]
-    sigint_handler = signal.getsignal(signal.SIGINT)
-    with pytest.raises(RunInterrupted) as stop:
-        run_training(parse_train_config(words), extra_callbacks=[CtrlCWhileLogging()])
-
-    assert stop.value.exit_code == 130
-    assert written_after_ctrl_c == [0]
-    run = client.get_run(stop.value.run_id)
-    assert run.info.status == "KILLED"
-    assert run.data.metrics["written_after_ctrl_c"] == 1.0
-    assert [m.step for m in client.get_metric_history(run.info.run_id, "train/loss")] == [0]
-    assert list((tmp_path / "checkpoints").glob("*/*/last.ckpt"))
-    assert signal.getsignal(signal.SIGINT) is sigint_handler  # put back after fit
-    # A tuning parent stops its workers with SIGTERM after their own Ctrl-C: ignored while
-    # stopping, it must not cut short the interrupted trial's bookkeeping.
-    os.kill(os.getpid(), signal.SIGTERM)
-    time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -277,7 +179,7 @@ def test_a_signal_to_a_ddp_job_stops_both_ranks_and_marks_the_run_killed(
 ) -> None:
     """Sent to the process group, as a terminal or a scheduler does. Lightning's SIGTERM path
     broadcasts from inside its handler and deadlocked 1 run in 4 here; under DDP both signals take
-    its Ctrl-C path instead (src/interrupts.py)."""
+    its Ctrl-C path instead (src/runtime/signals.py)."""
     experiment = f"ddp-{signum.name}"
     words = [
         *train_words(tiny_data_dir, tmp_path, experiment),
@@ -307,3 +209,47 @@ def test_a_signal_to_a_ddp_job_stops_both_ranks_and_marks_the_run_killed(
         time.sleep(0.2)
     else:
         pytest.fail("a rank outlived the job")
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_study_and_its_workers_leaving_nothing_running(
+    tmp_path, tiny_data_dir, mlflow_store
+):
+    """Ctrl-C at a terminal reaches the tuning process and both workers at once, and the parent
+    then SIGTERMs the workers. Wherever each one is (training, Optuna's or MLflow's writes,
+    between trials), the study ends in one line with exit 130 and no run or trial is left
+    RUNNING. (Seen before the fix: a SIGTERM inside Optuna's tell crashed a worker.)"""
+    from src.tracking.store import use_store
+
+    use_store(mlflow_store)  # the store's tables exist before the study starts
+    space = {"optimizer.lr": {"low": 1.0e-3, "high": 1.0e-1, "log": True}}
+    path = write_study(tmp_path, tiny_data_dir, mlflow_store, "ctrl-c", search_space=space)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "src.tune", "--config", str(path), "--n-trials=200", "--n-jobs=2"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 240
+    while not any(r.info.status == "FINISHED" for r in runs_of(mlflow_store, "ctrl-c", "trial")):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"no trial finished: {proc.communicate()[1][-2000:]}")
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("error: interrupted by SIGINT")
+    (study_run,) = runs_of(mlflow_store, "ctrl-c", "study")
+    assert study_run.info.status == "KILLED"
+    trial_runs = runs_of(mlflow_store, "ctrl-c", "trial")
+    assert {r.info.status for r in trial_runs} <= {"FINISHED", "KILLED"}
+    trials = load_study(path).trials
+    assert TrialState.RUNNING not in {t.state for t in trials} and len(trials) < 200
+    numbers = sorted(int(r.data.tags["trial_number"]) for r in trial_runs)
+    assert numbers == [t.number for t in trials]  # one MLflow run a trial, none doubled

@@ -10,22 +10,19 @@ import dataclasses
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
 from src.config.dotted import flatten
 from src.config.parsing import parse_train_config
-from tests.helpers import tiny_train_args
+from tests.helpers import ROOT, tiny_train_args
 
-pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[1]
 PROCESSES = 2
 EPOCHS = 3
 
 
+@pytest.mark.slow
 def test_trainings_started_together_on_a_new_store_all_finish(tiny_data_dir, tmp_path) -> None:
     store = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"  # does not exist yet
     env = {**os.environ, "MLFLOW_TRACKING_URI": store}
@@ -64,36 +61,3 @@ def test_trainings_started_together_on_a_new_store_all_finish(tiny_data_dir, tmp
         assert {"test/acc", "wall_time_s"} <= set(run.data.metrics)
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
         assert "config.yaml" in artifacts
-
-
-@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")
-def test_thread_share_follows_the_cpu_affinity_mask() -> None:
-    """`taskset -c 0 python -m src.train` on a 2-core machine must train with 1 thread, not 2."""
-    import torch
-
-    from src.runtime.threads import configure_threads
-
-    mask, threads = os.sched_getaffinity(0), torch.get_num_threads()
-    try:
-        os.sched_setaffinity(0, {min(mask)})
-        assert configure_threads(1) == 1
-        assert torch.get_num_threads() == 1
-    finally:
-        os.sched_setaffinity(0, mask)
-        torch.set_num_threads(threads)
-    assert configure_threads(len(mask)) == 1
-    torch.set_num_threads(threads)
-
-
-def test_run_lock_is_exclusive_while_held_and_free_after(tmp_path) -> None:
-    from src.training import run_lock
-
-    run_dir = tmp_path / "experiment" / "0123abcd"
-    assert not run_lock.is_busy(run_dir)  # never trained: no lock file
-    with run_lock.hold(run_dir):
-        assert run_lock.is_busy(run_dir)  # another open file description sees it taken
-        second = run_lock.hold(run_dir)
-        with pytest.raises(run_lock.RunBusy, match=f"process {os.getpid()} on "):
-            second.__enter__()
-    assert not run_lock.is_busy(run_dir)  # the file stays, the lock does not
-    assert run_lock.lock_path(run_dir).is_file()
