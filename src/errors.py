@@ -19,6 +19,7 @@ EXPECTED_ERRORS = {
     "FileNotFoundError",
     "PermissionError",
     "MlflowException",
+    "StudyFailed",
 }
 
 

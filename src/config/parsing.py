@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,12 +54,22 @@ def instantiate_train_config(namespace: Namespace, parser: ArgumentParser) -> Tr
     return TrainConfig(**fields)
 
 
-def parse_train_config(args: Sequence[str] | dict[str, Any]) -> TrainConfig:
-    """A TrainConfig from command-line words or a nested dict (tuning trials use dicts)."""
+@functools.cache
+def _dict_parser() -> ArgumentParser:
+    """One parser for config dicts: building it costs more than parsing (tuning parses one dict
+    per trial and per search-space value); parsing a dict leaves no state in it."""
     parser = new_parser("src.train", "")
     add_train_arguments(parser)
+    return parser
+
+
+def parse_train_config(args: Sequence[str] | dict[str, Any]) -> TrainConfig:
+    """A TrainConfig from command-line words or a nested dict (tuning trials use dicts)."""
     if not isinstance(args, dict):
+        parser = new_parser("src.train", "")
+        add_train_arguments(parser)
         return instantiate_train_config(parse_args(parser, args), parser)
+    parser = _dict_parser()
     try:
         namespace = parser.parse_object(args)
     except Exception as error:

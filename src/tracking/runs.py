@@ -20,6 +20,7 @@ from mlflow.tracking import MlflowClient
 from src.config.dotted import flatten
 from src.runtime.signals import RunInterrupted
 from src.runtime.threads import usable_cpus
+from src.tracking.owners import keep_alive, owner_tags
 from src.tracking.redaction import redact
 
 MAX_PARAMS_PER_BATCH = 100  # MLflow's log_batch limit
@@ -34,23 +35,27 @@ def tracked_run(
     nested: bool = False,
     tags: Mapping[str, str] | None = None,
 ) -> Iterator[mlflow.ActiveRun]:
-    """An MLflow run whose final status is honest: FINISHED, FAILED, or KILLED on a signal."""
+    """An MLflow run whose final status is honest: FINISHED, FAILED, or KILLED on a signal; and
+    if this process dies without a word (SIGKILL), its owner tag and heartbeat let the next
+    process close it (src/tracking/owners.py)."""
     # MLflow draws random run names from Python's `random`, which seed_everything has fixed: every
     # unnamed run with the same seed would get the same name. Fresh entropy for the name only.
     seeded = random.getstate()
     random.seed()
-    try:
+    tags = {key: redact(str(value)) for key, value in (tags or {}).items()}
+    try:  # a resumed run gets the tags too: its owner is this process now
         run = mlflow.start_run(
             run_id=run_id,
             experiment_id=experiment_id,
             run_name=redact(run_name) if run_name else None,
             nested=nested,
-            tags={key: redact(str(value)) for key, value in (tags or {}).items()},
+            tags={**tags, **owner_tags()},
         )
     finally:
         random.setstate(seeded)
     try:
-        yield run
+        with keep_alive(MlflowClient(), run.info.run_id):
+            yield run
     except RunInterrupted as error:
         mlflow.end_run("KILLED")
         error.run_id = error.run_id or run.info.run_id

@@ -15,6 +15,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from src.errors import UsageError
+from src.tracking.owners import sweep_if_due
 from src.tracking.redaction import redact
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
@@ -77,8 +78,10 @@ def describe_uri(uri: str) -> str:
     """A tracking URI and the setting it came from, for error messages."""
     if os.environ.get("MLFLOW_TRACKING_URI") == uri:
         return f"MLFLOW_TRACKING_URI={redact(uri)}"
-    if uri == DEFAULT_TRACKING_URI:
+    if uri == DEFAULT_TRACKING_URI and not os.environ.get("MLFLOW_TRACKING_URI"):
         return f"the default tracking store {uri} (MLFLOW_TRACKING_URI is not set)"
+    # The value alone cannot tell the default from the same URI given as mlflow.tracking_uri;
+    # with the variable set to another store, only the config can have chosen this one.
     return f"mlflow.tracking_uri={redact(uri)}"
 
 
@@ -88,11 +91,12 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(uri[len(prefix) :]) if uri.startswith(prefix) else None
 
 
-def use_store(tracking_uri: str) -> MlflowClient:
+def use_store(tracking_uri: str, close_dead_runs: bool = True) -> MlflowClient:
     """A client of a store that answers: a server that does not, or a bad URI, fails in seconds.
 
     The first query creates a new sqlite store's tables; processes starting together take turns
     (a lock on the store's folder), since MLflow's schema setup is not safe to run concurrently.
+    Then, once in a while, runs left RUNNING by dead processes are closed (src/tracking/owners.py).
     """
     for name, value in HTTP_DEFAULTS.items():
         os.environ.setdefault(name, value)
@@ -117,6 +121,8 @@ def use_store(tracking_uri: str) -> MlflowClient:
             f"{where}: cannot open the tracking store ({redact(reason)})"
         ) from error
     mlflow.set_tracking_uri(tracking_uri)  # for the fluent API: runs, artifacts, models
+    if close_dead_runs:
+        sweep_if_due(client)
     return client
 
 

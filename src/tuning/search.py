@@ -3,11 +3,15 @@ as config values (list choices travel as JSON text: src/config/search_space.py).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from src.config.dotted import with_values
+from src.config.parsing import parse_train_config
 from src.config.search_space import ParamRange, encode, is_int, leaf_type
+from src.errors import ConfigError, UsageError, one_line
 
 if TYPE_CHECKING:
     import optuna
@@ -54,3 +58,22 @@ def grid(space: Mapping[str, ParamRange]) -> dict[str, list[Any]]:
         values = [spec.low + i * (spec.step or 1) for i in range(count)]
         points[key] = [int(v) for v in values] if is_int(leaf_type(key)) else values
     return points
+
+
+def check_against_schema(train: Any, space: Mapping[str, ParamRange]) -> None:
+    """Every choice, and both ends of every range, set one at a time on the base training config
+    `train` and validated as a training run's config would be: a study that could only produce
+    rejected values would run every trial to FAIL. UsageError names the first offender."""
+    base = dataclasses.asdict(train)
+    for key, spec in space.items():
+        values = spec.choices if spec.choices is not None else [spec.low, spec.high]
+        if spec.choices is None and is_int(leaf_type(key)):
+            values = [int(value) for value in values]
+        for value in values:
+            try:
+                parse_train_config(with_values(base, {key: value}))
+            except (ConfigError, UsageError) as error:
+                raise UsageError(
+                    f"search_space.{key}: the value {value!r} is rejected by the training"
+                    f" schema ({one_line(str(error))})"
+                ) from None

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from src.errors import UsageError, one_line
+from src.runtime.processes import pid_alive
 from src.tracking.store import sqlite_path, wait_for_sqlite_locks
 
 if TYPE_CHECKING:
@@ -145,39 +146,33 @@ def create_or_load_study(
     return study
 
 
-def recover_dead_workers_trials(study: optuna.Study, location: StorageLocation) -> None:
+def recover_dead_workers_trials(study: optuna.Study, location: StorageLocation) -> list:
     """Fail and re-queue RUNNING trials whose worker is gone (by heartbeat on a database, by a
-    dead PID on this host for a journal file); a worker then runs the copy with the same params."""
+    dead PID on this host for a journal file); a worker then runs the copy with the same params.
+    Returns the trials this call failed (FrozenTrials as they were while RUNNING)."""
     from optuna.exceptions import ExperimentalWarning
     from optuna.storages import RetryHeartbeatStaleTrialCallback, fail_stale_trials
     from optuna.trial import TrialState
 
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
         if location.kind == "database":
+            if not running:
+                return []
             fail_stale_trials(study)
-            return
+            now = {t.number: t.state for t in study.get_trials(deepcopy=False)}
+            return [t for t in running if now.get(t.number) == TrialState.FAIL]
         retry = RetryHeartbeatStaleTrialCallback(MAX_RETRIES)
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        failed = []
+        for trial in running:
             host, _, pid = str(trial.user_attrs.get(WORKER_ATTR, "")).rpartition(":")
-            if host != socket.gethostname() or not pid.isdigit() or _process_alive(int(pid)):
+            if host != socket.gethostname() or not pid.isdigit() or pid_alive(int(pid)):
                 continue
             try:
                 study.tell(trial.number, state=TrialState.FAIL)
             except (ValueError, RuntimeError):
                 continue  # another worker recovered it first
             retry(study, trial)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    try:  # a killed child that its parent has not reaped yet is a zombie: dead for us
-        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+            failed.append(trial)
+        return failed

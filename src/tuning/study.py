@@ -4,6 +4,7 @@ when asked, the best config retrained with a test-set evaluation."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 
 from mlflow.entities import Metric
@@ -15,6 +16,7 @@ from src.tracking.store import ensure_experiment, resolve_tracking_uri, use_stor
 from src.training.report import print_training_summary
 from src.training.run import run_training
 from src.tuning import results
+from src.tuning.search import check_against_schema
 from src.tuning.storage import locate
 from src.tuning.trials import quiet_expected_failures
 from src.tuning.workers import open_study, run_workers
@@ -25,6 +27,7 @@ def run_study(cfg: TuneConfig, argv: list[str], debug: bool = False) -> results.
 
     `argv`: the invocation's words, for the printed resume command.
     """
+    check_against_schema(cfg.train, cfg.search_space)  # before any store, study or worker
     quiet_expected_failures(debug)
     uri = resolve_tracking_uri(cfg.train.mlflow.tracking_uri)
     location = locate(cfg.storage, uri)
@@ -41,9 +44,32 @@ def run_study(cfg: TuneConfig, argv: list[str], debug: bool = False) -> results.
         run_workers(cfg, location, parent_run_id, deadline, debug)
         study = open_study(cfg, location)
         summary = results.finish(study, cfg, location, client, parent_run_id, argv)
+        raise_if_all_failed(study, parent_run_id)  # the parent run then ends FAILED
         if cfg.retrain_best and summary.best_config_path is not None:
             retrain_best(summary.best_config_path, cfg, client, parent_run_id)
     return summary
+
+
+class StudyFailed(Exception):
+    """Every trial this invocation ran failed: nothing was learned, so the command fails."""
+
+
+def raise_if_all_failed(study, parent_run_id: str) -> None:
+    """StudyFailed, with the fail reasons counted, when this invocation ran trials and none of
+    them completed or was pruned (trials of earlier invocations do not count)."""
+    from optuna.trial import TrialState
+
+    mine = [
+        t
+        for t in study.get_trials(deepcopy=False)
+        if t.user_attrs.get("mlflow_parent_run_id") == parent_run_id
+        and not t.user_attrs.get("surplus")
+    ]
+    if not mine or any(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in mine):
+        return
+    reasons = Counter(str(t.user_attrs.get("fail_reason") or t.state.name)[:160] for t in mine)
+    counted = "; ".join(f"{n}x {reason}" for reason, n in reasons.most_common())
+    raise StudyFailed(f"all {len(mine)} trials of this invocation failed: {counted}")
 
 
 def retrain_best(path: Path, cfg: TuneConfig, client, parent_run_id: str) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from src.config.tune import TuneConfig
 from src.errors import EXPECTED_ERRORS, ConfigError, UsageError, one_line
 from src.runtime.signals import RunInterrupted
+from src.tracking.owners import close_dead_runs, close_run
 from src.tracking.runs import log_params, log_tags
 from src.tracking.store import ensure_experiment, resolve_tracking_uri, use_store
 from src.tuning.monitor import NonFiniteLoss, StudyTimeout
@@ -122,3 +123,20 @@ def _drop_expected_traceback(record: logging.LogRecord) -> bool:
     if isinstance(error, expected) or type(error).__name__ in EXPECTED_ERRORS:
         record.exc_info = None
     return True
+
+
+def close_runs_of_failed_trials(cfg: TuneConfig, trials: list) -> None:
+    """Optuna failed these trials because their worker is gone: their MLflow runs are closed in
+    the same step (KILLED, tagged FAIL), and so is each dead invocation's parent run."""
+    if not trials:
+        return
+    client = use_store(resolve_tracking_uri(cfg.train.mlflow.tracking_uri))
+    for trial in trials:
+        run_id = trial.user_attrs.get("mlflow_run_id")
+        worker = trial.user_attrs.get(WORKER_ATTR, "an unknown worker")
+        reason = f"trial {trial.number} failed by Optuna: its worker {worker} is gone"
+        if run_id:  # closed here, or already by a sweep of the store that saw its owner gone
+            close_run(client, run_id, reason)
+            log_tags(client, run_id, {"trial_state": "FAIL", "trial_state_reason": reason})
+    parents = [t.user_attrs.get("mlflow_parent_run_id") for t in trials]
+    close_dead_runs(client, run_ids=[p for p in parents if p])

@@ -24,7 +24,12 @@ from src.tuning.storage import (
     open_storage,
     recover_dead_workers_trials,
 )
-from src.tuning.trials import bookkept, quiet_expected_failures, record_trial_run
+from src.tuning.trials import (
+    bookkept,
+    close_runs_of_failed_trials,
+    quiet_expected_failures,
+    record_trial_run,
+)
 
 WAIT_S = 1.0  # poll interval while other workers finish the last trials
 
@@ -50,7 +55,7 @@ def run_trials(study, objective: Callable, cfg: TuneConfig, location, deadline, 
     callbacks = [*callbacks, count_failures]
     while deadline is None or time.time() < deadline:
         raise_if_interrupted()  # a signal recorded since the last trial (signals_deferred)
-        recover_dead_workers_trials(study, location)
+        close_runs_of_failed_trials(cfg, recover_dead_workers_trials(study, location))
         states = [t.state for t in study.get_trials(deepcopy=False)]
         finished = sum(s in (TrialState.COMPLETE, TrialState.PRUNED) for s in states)
         running = states.count(TrialState.RUNNING)
