@@ -68,7 +68,8 @@ def _from_mlflow(uri: str, tracking_uri: str | None) -> TrainedModel:
         # Logged in eval mode; an exported (pt2) program refuses .eval()/.train() anyway.
         net = mlflow.pytorch.load_model(uri, map_location="cpu")
     except MlflowException as error:
-        raise UsageError(f"cannot load model {uri!r}: {error.message}") from error
+        missing = _missing_model(client, uri)
+        raise UsageError(missing or f"cannot load model {uri!r}: {error.message}") from error
     params = client.get_run(info.run_id).data.params if info.run_id else {}
     return TrainedModel(
         net=net,
@@ -78,6 +79,42 @@ def _from_mlflow(uri: str, tracking_uri: str | None) -> TrainedModel:
         data_dir=params.get("data.data_dir", "data"),
         loss=params.get("model.loss", "cross_entropy"),
         label_smoothing=float(params.get("model.label_smoothing", 0.0)),
+    )
+
+
+def _missing_model(client, uri: str) -> str | None:
+    """What to say when runs:/ID/PATH names a run that exists but logged no model there; None
+    when that is not the reason (no such run, another store's error)."""
+    from mlflow.exceptions import MlflowException
+
+    words = uri.removeprefix("runs:/").split("/", 1)
+    if not uri.startswith("runs:/") or len(words) != 2:
+        return None
+    run_id, name = words
+    try:
+        run = client.get_run(run_id)
+        logged = client.search_logged_models(
+            [run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'"
+        )
+    except MlflowException:
+        return None
+    if logged:  # it logged models, under other names
+        names = ", ".join(sorted({model.name for model in logged}))
+        return f"run {run_id} has no model named {name!r}; its logged models: {names}"
+    params = run.data.params
+    experiment = params.get("mlflow.experiment_name")
+    if experiment is None:
+        experiment = client.get_experiment(run.info.experiment_id).name
+    folder = Path(params.get("checkpoint_dir", "checkpoints")) / experiment / run_id
+    found = next((folder / n for n in ("best.ckpt", "last.ckpt") if (folder / n).is_file()), None)
+    where = (
+        f"--checkpoint {found}"
+        if found
+        else f"--checkpoint {folder / 'best.ckpt'} (not found here)"
+    )
+    return (
+        f"run {run_id} has no logged model (it ran with mlflow.log_model=false); load its"
+        f" checkpoint instead: {where}"
     )
 
 
