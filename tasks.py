@@ -39,12 +39,20 @@ def dashboard(c, storage="mlruns/optuna-journal.log", port="8080"):
     c.run(f"{Path(PY).parent / 'optuna-dashboard'} {storage} --host 127.0.0.1 --port {port}")
 
 
-@task(help={"quick": "fewer repetitions", "only": "training, tune or gpu (needs a CUDA GPU)"})
+@task(
+    help={
+        "quick": "fewer repetitions: the ratios as a regression guard",
+        "only": "training, command, tune or gpu (needs a CUDA GPU)",
+    }
+)
 def bench(c, quick=False, only=""):
-    """The benchmarks/README.md tables: training speed and tuning (--only gpu: the GPU rows)."""
+    """The benchmarks/README.md tables: training speed in-process and as the whole command,
+    and tuning (--only gpu: the GPU rows)."""
     flag = " --quick" if quick else ""
     if only in ("", "training"):
         c.run(f"{PY} -m benchmarks.bench_training{flag}")
+    if only in ("", "command"):
+        c.run(f"{PY} -m benchmarks.bench_command{flag}")
     if only in ("", "tune"):
         c.run(f"{PY} -m benchmarks.bench_tune{flag}")
     if only == "gpu":

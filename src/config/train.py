@@ -117,8 +117,9 @@ class TrainerConfig:
     """The same for validation."""
     check_val_every_n_epoch: int = 1
     """Validate every n epochs."""
-    enable_progress_bar: bool = True
-    """Live loss/accuracy bar; false = quiet mode (no bar, no info lines) for CI and logs."""
+    enable_progress_bar: bool | None = None
+    """null: a live loss/accuracy bar when stdout is a terminal, else one line per epoch (a log
+    file, CI, a pipe); true: the bar anyway; false: quiet mode (no bar, no info lines)."""
 
     def __post_init__(self) -> None:
         check(self.max_epochs > 0, "trainer.max_epochs", "an int > 0", self.max_epochs)

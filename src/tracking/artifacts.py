@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 
@@ -14,9 +15,10 @@ MISCLASSIFIED_SHOWN = 24
 
 
 def log_run_outputs(
-    client, run_id: str, cfg: TrainConfig, module, datamodule
+    client, run_id: str, cfg: TrainConfig, module, datamodule, timings: dict | None = None
 ) -> tuple[list[float], str | None]:
-    """Config YAML, plots and model into the active run; returns (val/acc history, model URI)."""
+    """Config YAML, plots and model into the active run; returns (val/acc history, model URI).
+    `timings` gets the seconds spent on the model (export, log, registration) as "model"."""
     import mlflow
     import yaml
 
@@ -49,6 +51,7 @@ def log_run_outputs(
         mlflow.log_figure(figure, path)
         plots.close(figure)
     model_uri = None
+    started = time.perf_counter()
     if cfg.mlflow.log_model:
         example = datamodule.arrays.test_x[:4].astype(np.float32)
         model_uri = log_model(module.net, example).model_uri
@@ -56,6 +59,8 @@ def log_run_outputs(
         if name:
             registry.register(client, model_uri, name, run_id)
             registry.promote_best(client, name)
+    if timings is not None:
+        timings["model"] = time.perf_counter() - started
     return val_history, model_uri
 
 
@@ -87,15 +92,15 @@ def log_model(net, input_example: np.ndarray, name: str = "model"):
     import copy
 
     import mlflow
-    import mlflow.pytorch
     import torch
     from mlflow.models import infer_signature
 
+    mlflow_pytorch = import_mlflow_pytorch()
     net = copy.deepcopy(net).to("cpu").eval()  # the caller's module stays where it was
     with torch.no_grad():
         output = net(torch.as_tensor(input_example)).numpy()
     requirements = [f"torch=={torch.__version__.split('+')[0]}", f"mlflow=={mlflow.__version__}"]
-    return mlflow.pytorch.log_model(
+    return mlflow_pytorch.log_model(
         net,
         name=name,
         signature=infer_signature(input_example, output),
@@ -103,3 +108,26 @@ def log_model(net, input_example: np.ndarray, name: str = "model"):
         pip_requirements=requirements,
         serialization_format="pt2",
     )
+
+
+def import_mlflow_pytorch():
+    """mlflow.pytorch without the standalone `pytorch_lightning` package.
+
+    mlflow.pytorch imports pytorch_lightning (a second copy of Lightning: +2.4 s here, measured
+    with `python -X importtime`) only to offer an autologging checkpoint callback, and skips it
+    when that import fails. This project trains with `lightning.pytorch` and never autologs, so
+    for the duration of the import pytorch_lightning is made unimportable.
+    """
+    import sys
+
+    if "mlflow.pytorch" in sys.modules:
+        return sys.modules["mlflow.pytorch"]
+    blocked = "pytorch_lightning" not in sys.modules
+    if blocked:
+        sys.modules["pytorch_lightning"] = None  # `import pytorch_lightning` -> ImportError
+    try:
+        import mlflow.pytorch
+    finally:
+        if blocked and sys.modules.get("pytorch_lightning", 0) is None:
+            del sys.modules["pytorch_lightning"]
+    return mlflow.pytorch

@@ -19,19 +19,23 @@ from src.models.losses import make_loss
 from src.models.mlp import MLP
 from src.models.optim import build_optimizer, build_scheduler
 from src.training.callbacks import DDPSignals, EMAWeights
-from src.training.progress import progress_callbacks
+from src.training.progress import progress_callbacks, shows_bar
 
 
 def build_datamodule(cfg: TrainConfig) -> MNISTDataModule:
     return MNISTDataModule(**dataclasses.asdict(cfg.data), shuffle_seed=cfg.seed)
 
 
+_PIXEL_STATS: dict[str, tuple[float, float]] = {}  # by dataset digest: once per process
+
+
 def pixel_stats(datamodule: MNISTDataModule) -> tuple[float, float]:
     """Mean and std of the training pixels in [0, 1], for the network's built-in normalisation."""
-    pixels = torch.from_numpy(datamodule.arrays.train_x)
-    mean = pixels.double().mean().item() / 255.0
-    std = pixels.double().std().item() / 255.0
-    return mean, std
+    arrays = datamodule.arrays
+    if arrays.digest not in _PIXEL_STATS:
+        pixels = torch.from_numpy(arrays.train_x).double()
+        _PIXEL_STATS[arrays.digest] = (pixels.mean().item() / 255.0, pixels.std().item() / 255.0)
+    return _PIXEL_STATS[arrays.digest]
 
 
 def build_net(
@@ -113,6 +117,7 @@ def build_trainer(
     for optional in ("limit_train_batches", "limit_val_batches"):
         if options[optional] is None:
             options.pop(optional)
+    options["enable_progress_bar"] = shows_bar(options["enable_progress_bar"])
     if cfg.data.val_size == 0:
         options["limit_val_batches"] = 0  # else Lightning warns about the empty val loader
     return L.Trainer(

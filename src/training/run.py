@@ -8,7 +8,7 @@ import dataclasses
 import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +53,7 @@ class TrainResult:
     best_checkpoint: str = ""
     model_uri: str | None = None
     val_history: list[float] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase of the run
 
 
 def _check_accelerator(cfg: TrainConfig) -> None:
@@ -104,15 +105,18 @@ def run_training(
     _check_accelerator(cfg)
     uri = resolve_tracking_uri(cfg.mlflow.tracking_uri)
     result = TrainResult(run_id=None, experiment_id=None, tracking_uri=uri)
+    timings = result.timings
     if rank_zero_only.rank == 0:  # a store that cannot be used fails before data and model
-        client = use_store(uri)
-        experiment_id = ensure_experiment(client, cfg.mlflow.experiment_name)
-        if resume_run_id is not None:
-            _check_run_exists(client, resume_run_id, cfg, uri)
-        make_checkpoint_root(cfg)
-    datamodule = build.build_datamodule(cfg)
-    datamodule.prepare_data()
-    module = build.build_model(cfg, datamodule)
+        with _timed(timings, "store"):
+            client = use_store(uri)
+            experiment_id = ensure_experiment(client, cfg.mlflow.experiment_name)
+            if resume_run_id is not None:
+                _check_run_exists(client, resume_run_id, cfg, uri)
+            make_checkpoint_root(cfg)
+    with _timed(timings, "data"):
+        datamodule = build.build_datamodule(cfg)
+        datamodule.prepare_data()
+        module = build.build_model(cfg, datamodule)
 
     if rank_zero_only.rank != 0:  # a DDP worker: the main process owns the MLflow run
         run_id = os.environ.get(RUN_ID_ENV, "worker")
@@ -123,6 +127,7 @@ def run_training(
             _test(trainer, module, datamodule, "best")
         return result
 
+    opening = time.perf_counter()
     with _training_run(cfg, experiment_id, resume_run_id, nested, tags) as run:
         run_id = run.info.run_id
         os.environ[RUN_ID_ENV] = run_id
@@ -131,8 +136,10 @@ def run_training(
         logger = MlflowRunLogger(client, run_id)
         trainer = build.build_trainer(cfg, logger, checkpoint_dir, extra_callbacks)
         _log_run_inputs(client, run_id, cfg, trainer, datamodule)
+        timings["run_start"] = time.perf_counter() - opening
 
-        _fit(trainer, module, datamodule, resume_path)
+        with _timed(timings, "fit"):
+            _fit(trainer, module, datamodule, resume_path)
         checkpoint = trainer.checkpoint_callback
         result.best_checkpoint = checkpoint.best_model_path if checkpoint else ""
         result.checkpoint_dir = str(checkpoint_dir)
@@ -140,17 +147,32 @@ def run_training(
         if module.val_acc_best.update_called:
             result.best_val_acc = float(module.val_acc_best.compute())
         if run_test:
-            _test(trainer, module, datamodule, "best" if result.best_checkpoint else None)
+            with _timed(timings, "test"):
+                _test(trainer, module, datamodule, "best" if result.best_checkpoint else None)
             result.test_metrics = {
                 k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")
             }
         result.wall_time_s = time.perf_counter() - started
-        wall_time = Metric("wall_time_s", result.wall_time_s, int(time.time() * 1000), 0)
-        client.log_batch(run_id, metrics=[wall_time])
-        result.val_history, result.model_uri = log_run_outputs(
-            client, run_id, cfg, module, datamodule
-        )
+        with _timed(timings, "outputs"):
+            result.val_history, result.model_uri = log_run_outputs(
+                client, run_id, cfg, module, datamodule, timings
+            )
+        now = int(time.time() * 1000)
+        seconds = {"wall_time_s": result.wall_time_s}
+        seconds |= {f"time/{phase}_s": value for phase, value in timings.items()}
+        client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in seconds.items()])
     return result
+
+
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], phase: str) -> Iterator[None]:
+    """Adds the seconds spent inside to timings[phase]: where a run's time goes (logged as
+    time/<phase>_s; benchmarks/bench_command.py reads them)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[phase] = timings.get(phase, 0.0) + time.perf_counter() - started
 
 
 @contextlib.contextmanager

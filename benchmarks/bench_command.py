@@ -1,0 +1,174 @@
+"""What a user pays for `python -m src.train` as a whole process (`invoke bench --only command`).
+
+Rows (each a median over --reps repetitions, A/B alternating so that the machine's noise hits both
+sides alike; the range is min-max):
+
+  1. per epoch, the default command vs a raw PyTorch loop (benchmarks/raw_loop.py) run the same way:
+     (wall of N epochs - wall of 1 epoch) / (N - 1), whole processes, in a pseudo-terminal (the
+     default shows the progress bar there) and piped (the default prints one line per epoch).
+     Both validate every epoch; the command also checkpoints, logs to MLflow and tests at the end.
+  2. the progress bar's cost per epoch: the default in a pseudo-terminal (bar) and piped (epoch
+     log) vs `--trainer.enable_progress_bar false`, per epoch as in 1.
+  3. the fixed cost of one command: whole-process wall of a 1-epoch run into an existing store
+     minus its fit and test stages (time/fit_s, time/test_s from the run), against the import
+     floor `python -c "import torch, lightning.pytorch, mlflow"`; with its breakdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {"per_epoch": 1.10, "bar": 1.02, "fixed_vs_floor": 1.5}
+FLOOR = [sys.executable, "-c", "import torch, lightning.pytorch, mlflow"]
+PHASES = ("store", "data", "run_start", "fit", "test", "outputs", "model")
+
+
+def wall(command: list[str], tty: bool, cwd: Path = ROOT) -> float:
+    """Seconds of one whole process, its output to a pseudo-terminal (`script`) or a pipe."""
+    if tty:
+        command = ["script", "-qec", shlex.join(command), "/dev/null"]
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+class Commands:
+    """The default command into one store kept for the whole benchmark, and the raw loop."""
+
+    def __init__(self, folder: Path, code: Path) -> None:
+        self.store = f"sqlite:///{folder / 'mlflow.db'}"
+        self.checkpoints = str(folder / "checkpoints")
+        self.code = code  # the checkout whose `python -m src.train` runs (--code: before/after)
+
+    def train(self, epochs: int, *extra: str) -> list[str]:
+        return [
+            sys.executable, "-m", "src.train", f"--trainer.max_epochs={epochs}",
+            f"--mlflow.tracking_uri={self.store}", f"--checkpoint_dir={self.checkpoints}", *extra,
+        ]  # fmt: skip
+
+    @staticmethod
+    def raw(epochs: int) -> list[str]:
+        return [sys.executable, "-m", "benchmarks.raw_loop", f"--epochs={epochs}"]
+
+    def last_run_timings(self) -> dict[str, float]:
+        client = MlflowClient(self.store)
+        experiment = client.get_experiment_by_name("mnist-mlp")
+        (run,) = client.search_runs([experiment.experiment_id], max_results=1)
+        metrics = run.data.metrics
+        return {p: metrics.get(f"time/{p}_s", 0.0) for p in PHASES} | {
+            "wall_time": metrics["wall_time_s"]
+        }
+
+
+def per_epoch(command, epochs: int, tty: bool, cwd: Path = ROOT) -> float:
+    return (wall(command(epochs), tty, cwd) - wall(command(1), tty, cwd)) / (epochs - 1)
+
+
+def spread(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "range": [min(values), max(values)]}
+
+
+def ratio_row(name: str, ours: list[float], theirs: list[float], target: float) -> dict:
+    ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
+    return {"name": name, "ours_s": spread(ours), "theirs_s": spread(theirs),
+            "ratio": spread(ratios), "target": target}  # fmt: skip
+
+
+def bench(reps: int, epochs: int, code: Path = ROOT) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        c = Commands(Path(folder), code)
+        wall(c.train(1, "--mlflow.log_model=false"), False, code)  # the store exists from now on
+        samples: dict[str, list[float]] = {}
+
+        def add(key: str, value: float) -> None:
+            samples.setdefault(key, []).append(value)
+
+        quiet = ("--trainer.enable_progress_bar=false",)
+        fixed, floor, breakdowns = [], [], []
+        for _ in range(reps):
+            for tty in (True, False):
+                mode = "tty" if tty else "pipe"
+                add(f"raw_{mode}", per_epoch(Commands.raw, epochs, tty))
+                add(f"default_{mode}", per_epoch(c.train, epochs, tty, code))
+            add("quiet", per_epoch(lambda n: c.train(n, *quiet), epochs, False, code))
+            if code != ROOT:
+                continue  # an older checkout logs no time/<phase>_s to take the stages from
+            floor.append(wall(FLOOR, tty=False))
+            whole = wall(c.train(1), tty=False)
+            timings = c.last_run_timings()
+            fixed.append(whole - timings["fit"] - timings["test"])
+            breakdowns.append({"whole": whole, **timings})
+    s = samples
+    rows = [
+        ratio_row("per epoch, default command vs raw loop, pseudo-terminal (bar)",
+                  s["default_tty"], s["raw_tty"], TARGETS["per_epoch"]),
+        ratio_row("per epoch, default command vs raw loop, piped (epoch log)",
+                  s["default_pipe"], s["raw_pipe"], TARGETS["per_epoch"]),
+        ratio_row("progress bar: default in a pseudo-terminal vs enable_progress_bar=false",
+                  s["default_tty"], s["quiet"], TARGETS["bar"]),
+        ratio_row("epoch log: default piped vs enable_progress_bar=false",
+                  s["default_pipe"], s["quiet"], TARGETS["bar"]),
+    ]  # fmt: skip
+    if not fixed:
+        return {"epochs": epochs, "reps": reps, "code": str(code), "rows": rows}
+    rows.append(ratio_row("fixed cost of a 1-epoch command vs the import floor",
+                          fixed, floor, TARGETS["fixed_vs_floor"]))  # fmt: skip
+    keys = ["whole", *PHASES, "wall_time"]
+    breakdown = {k: statistics.median(b[k] for b in breakdowns) for k in keys}
+    breakdown["imports and the rest"] = breakdown["whole"] - sum(
+        breakdown[p] for p in PHASES if p != "model"
+    )
+    return {
+        "epochs": epochs,
+        "reps": reps,
+        "code": str(code),
+        "rows": rows,
+        "breakdown_s": breakdown,
+    }
+
+
+def markdown(results: dict) -> str:
+    lines = ["| what | ours (median, range) | baseline | ratio (median, range) | target |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for r in results["rows"]:
+        o, t, q = r["ours_s"], r["theirs_s"], r["ratio"]
+        lines.append(
+            f"| {r['name']} | {o['median']:.2f} s ({o['range'][0]:.2f}–{o['range'][1]:.2f}) "
+            f"| {t['median']:.2f} s | {q['median']:.3f}× ({q['range'][0]:.3f}–{q['range'][1]:.3f})"
+            f" | ≤ {r['target']:.2f}× |"
+        )
+    b = results.get("breakdown_s")
+    if b is None:
+        return "\n".join(lines)
+    lines += ["", "| phase of a 1-epoch default command (median) | seconds |", "|---|---|"]
+    lines += [f"| {key} | {value:.2f} |" for key, value in b.items()]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=4, help="N in (wall(N) - wall(1)) / (N - 1)")
+    parser.add_argument("--quick", action="store_true", help="1 repetition, 3 epochs")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results-command.json")
+    parser.add_argument("--code", type=Path, default=ROOT, help="another checkout's src.train")
+    args = parser.parse_args()
+    reps, epochs = (1, 3) if args.quick else (args.reps, args.epochs)
+    results = bench(reps, epochs, args.code.resolve())
+    args.json.write_text(json.dumps(results, indent=2))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
