@@ -37,6 +37,7 @@ class LiveMetricsProgressBar(RichProgressBar):
         self.metrics_every_n_steps = max(1, metrics_every_n_steps)
         self._shown: dict[str, float] = {}
         self._read_at_step = -1
+        self._updated_at = -float("inf")
 
     def get_metrics(self, trainer, pl_module) -> dict[str, float]:
         step = trainer.global_step
@@ -46,6 +47,28 @@ class LiveMetricsProgressBar(RichProgressBar):
             self._read_at_step = step
             self._shown = {**running_train_metrics(pl_module), **last_val_metrics(trainer)}
         return self._shown
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        if self._redraw_due(batch_idx, self.total_train_batches):
+            super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+
+    def on_validation_batch_end(
+        self, trainer, pl_module, outputs, batch, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        total = self.total_val_batches_current_dataloader
+        if self._redraw_due(batch_idx, total):
+            super().on_validation_batch_end(
+                trainer, pl_module, outputs, batch, batch_idx, dataloader_idx
+            )
+
+    def _redraw_due(self, batch_idx: int, total: int | float) -> bool:
+        """Rich's per-batch bookkeeping (task update, metrics text, refresh) cost ~0.6 ms a batch
+        here, 15% of an epoch: the bar is updated when a redraw is due, and at an epoch's end."""
+        now = time.monotonic()
+        if batch_idx + 1 < total and now - self._updated_at < 1 / BAR_REFRESHES_PER_S:
+            return False
+        self._updated_at = now
+        return True
 
     def configure_columns(self, trainer) -> list:
         from rich.progress import BarColumn
