@@ -11,11 +11,13 @@ import lightning.pytorch as L
 import torch
 
 from src.config.names import ValSplit, names_of
+from src.config.train import DataConfig
 from src.data.batches import TensorBatches
 from src.data.dataset import CLASS_NAMES, EXPECTED_COUNTS, NUM_FEATURES, DatasetArrays, check_name
 from src.data.sources import load_dataset
 
 SPLITS = names_of(ValSplit)  # how data.split holds out validation images
+_DEFAULT = DataConfig()  # one default per setting: the config's
 
 
 class MNISTDataModule(L.LightningDataModule):
@@ -23,15 +25,15 @@ class MNISTDataModule(L.LightningDataModule):
 
     def __init__(
         self,
-        dataset: str = "mnist",
-        data_dir: str = "data",
-        batch_size: int = 128,
-        eval_batch_size: int = 2048,
-        val_size: int = 5000,
-        split: str = "random",
-        split_seed: int = 0,
+        dataset: str = _DEFAULT.dataset,
+        data_dir: str = _DEFAULT.data_dir,
+        batch_size: int = _DEFAULT.batch_size,
+        eval_batch_size: int = _DEFAULT.eval_batch_size,
+        val_size: int = _DEFAULT.val_size,
+        split: str = _DEFAULT.split,
+        split_seed: int = _DEFAULT.split_seed,
         shuffle_seed: int = 0,
-        device_resident: bool = True,
+        device_resident: bool = _DEFAULT.device_resident,
     ) -> None:
         super().__init__()
         check_name(dataset)  # fail at config time, not after the trainer has started
