@@ -112,8 +112,7 @@ def _last_sign_of_life(client: MlflowClient, run) -> int:
     """The last heartbeat or metric timestamp: when the run really stopped."""
     times = [run.info.start_time or 0, int(run.data.tags.get(HEARTBEAT_TAG) or 0)]
     for key in run.data.metrics:
-        history = client.get_metric_history(run.info.run_id, key)
-        times += [m.timestamp for m in history[-1:]]
+        times += [m.timestamp for m in client.get_metric_history(run.info.run_id, key)]
     return max(times)
 
 
