@@ -1,4 +1,4 @@
-"""GPU benchmarks: `python -m benchmarks.bench_gpu` on a machine with a CUDA GPU (README GPU rows).
+"""GPU benchmarks: `python -m benchmarks.bench_gpu` on a CUDA GPU (tables: benchmarks/README.md).
 
   1. epoch: training-epoch time of 784-512-256-10 (Adam, no dropout) per batch size and precision,
      through the project's build path, next to a hand-written PyTorch loop over the same GPU
@@ -6,7 +6,7 @@
   2. compile: the same with `model.compile true` (torch.compile), which stays opt-in;
   3. time_to_98: seconds of fit until the test accuracy first reaches 98.0% with the large-batch
      recipe configs/experiments/gpu/gpu_fast.yaml, per batch size and seed (the test set is read
-     only to time it; the recipe was chosen without it, see README);
+     only to time it; the recipe was chosen without it, see docs/results.md);
   4. command: the whole `python -m src.train --config configs/experiments/gpu/gpu_fast.yaml`
      (start-up, data, MLflow logging, test, model upload), as a user runs it.
 
