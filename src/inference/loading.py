@@ -56,9 +56,10 @@ def load_model(
 
 
 def _from_mlflow(uri: str, tracking_uri: str | None) -> TrainedModel:
-    import mlflow.pytorch
     from mlflow.exceptions import MlflowException
     from mlflow.models import get_model_info
+
+    from src.tracking.artifacts import import_mlflow_pytorch
 
     # Loading a model prints a tqdm bar per download; evaluate and predict print their own output.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -66,7 +67,7 @@ def _from_mlflow(uri: str, tracking_uri: str | None) -> TrainedModel:
     try:
         info = get_model_info(uri)
         # Logged in eval mode; an exported (pt2) program refuses .eval()/.train() anyway.
-        net = mlflow.pytorch.load_model(uri, map_location="cpu")
+        net = import_mlflow_pytorch().load_model(uri, map_location="cpu")
     except MlflowException as error:
         missing = _missing_model(client, uri)
         raise UsageError(missing or f"cannot load model {uri!r}: {error.message}") from error
