@@ -35,6 +35,8 @@ def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> Inter
     data = [float(v) for v in values]
     if not data:
         raise ValueError("t_interval needs at least one value")
+    if not all(math.isfinite(v) for v in data):  # one NaN would make every bound NaN, silently
+        raise ValueError(f"t_interval needs finite values, got {data}")
     n = len(data)
     mean = math.fsum(data) / n
     if n < 2:
@@ -43,10 +45,7 @@ def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> Inter
         return Interval(mean, 0.0, n, mean, mean, data[0], data[0], confidence)
     std = float(stats.tstd(data))
     sem = std / math.sqrt(n)
-    if sem == 0.0:
-        low = high = mean
-    else:
-        low, high = (float(b) for b in stats.t.interval(confidence, n - 1, loc=mean, scale=sem))
+    low, high = (float(b) for b in stats.t.interval(confidence, n - 1, loc=mean, scale=sem))
     return Interval(mean, std, n, low, high, min(data), max(data), confidence)
 
 

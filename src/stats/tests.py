@@ -4,53 +4,91 @@
 - two groups over the same seeds/folds: the paired t-test (each pair shares a seed or a fold);
 - two single runs on one test set: McNemar's exact test on the per-image predictions
   (Dietterich 1998, the standard test for two classifiers on one test set).
-The difference is always candidate minus baseline.
+The difference is always candidate minus baseline. Where no test applies (one value on a side),
+`no_test` still gives the difference, with no interval and no p-value.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from src.stats.intervals import CONFIDENCE
 
 ALPHA = 0.05
+NO_SPREAD = "no spread to test against: every value is the same"
 
 
 @dataclass(frozen=True)
 class Difference:
-    test: str  # "welch", "paired" or "mcnemar"
+    test: str  # a key of TEST_NAMES
     difference: float  # candidate - baseline
-    low: float
-    high: float
-    p_value: float
-    n: int  # members per side (paired), total of both sides (welch) or test images (mcnemar)
-    detail: dict
+    low: float | None  # None when no test was possible
+    high: float | None
+    p_value: float | None
+    n: int  # pairs (paired), values of both sides (welch, none) or test images (mcnemar)
+    detail: dict = field(default_factory=dict)  # the statistic, df, counts, or why no test
 
     @property
     def distinguishable(self) -> bool:
-        return self.p_value < ALPHA
+        return self.p_value is not None and self.p_value < ALPHA
 
     def verdict(self) -> str:
-        if not math.isfinite(self.p_value):
-            return "cannot tell: no spread to test against"
+        if self.p_value is None:
+            return f"no test possible: {self.detail.get('reason', 'not enough values')}"
         if self.distinguishable:
-            word = "better" if self.difference > 0 else "worse"
-            return f"{word} than the baseline, distinguishable from noise at 5%"
+            return "distinguishable from noise at 5%"
         return "not distinguishable from noise at 5%"
+
+
+def _values(candidate: Sequence[float], baseline: Sequence[float]) -> tuple[np.ndarray, ...]:
+    a, b = np.asarray(candidate, float), np.asarray(baseline, float)
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("the tests need finite values")
+    return a, b
+
+
+def _no_spread(values: np.ndarray) -> bool:
+    # Equal up to rounding: 0.98 - 0.97 and 0.99 - 0.98 differ in the 17th digit, which would
+    # give a t of 1e14 and a "significant" difference made of floating-point noise.
+    return bool(np.allclose(values, values[0], rtol=1e-9, atol=1e-12))
+
+
+@contextlib.contextmanager
+def _quiet_precision() -> Iterator[None]:
+    # scipy warns of precision loss when one side's values are (nearly) all equal; the result
+    # stands, and a warning on stderr would spoil the commands' output.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Precision loss occurred", RuntimeWarning)
+        yield
+
+
+def no_test(candidate: Sequence[float], baseline: Sequence[float], reason: str) -> Difference:
+    """The difference of means alone, saying why it could not be tested."""
+    a, b = _values(candidate, baseline)
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError("a difference needs at least one value on each side")
+    return Difference(
+        "none", float(a.mean() - b.mean()), None, None, None, len(a) + len(b), {"reason": reason}
+    )
 
 
 def welch(candidate: Sequence[float], baseline: Sequence[float]) -> Difference:
     """Welch's t-test and the interval of the difference of means (needs n >= 2 on both sides)."""
     from scipy import stats
 
-    a, b = np.asarray(candidate, float), np.asarray(baseline, float)
+    a, b = _values(candidate, baseline)
     if len(a) < 2 or len(b) < 2:
         raise ValueError("Welch's t-test needs at least two values on each side")
-    result = stats.ttest_ind(a, b, equal_var=False)
+    if _no_spread(a) and _no_spread(b):  # scipy would divide 0 by 0
+        return no_test(a, b, NO_SPREAD)
+    with _quiet_precision():
+        result = stats.ttest_ind(a, b, equal_var=False)
     ci = result.confidence_interval(CONFIDENCE)
     return Difference(
         "welch",
@@ -59,7 +97,7 @@ def welch(candidate: Sequence[float], baseline: Sequence[float]) -> Difference:
         float(ci.high),
         float(result.pvalue),
         len(a) + len(b),
-        {"t": float(result.statistic), "df": float(result.df)},
+        {"t": float(result.statistic), "df": float(result.df), "n": [len(a), len(b)]},
     )
 
 
@@ -67,14 +105,26 @@ def paired(candidate: Sequence[float], baseline: Sequence[float]) -> Difference:
     """The paired t-test: candidate[i] and baseline[i] share a seed or a fold."""
     from scipy import stats
 
-    a, b = np.asarray(candidate, float), np.asarray(baseline, float)
+    a, b = _values(candidate, baseline)
     if len(a) != len(b) or len(a) < 2:
         raise ValueError("the paired t-test needs two equal-length sequences of at least two")
-    result = stats.ttest_rel(a, b)
+    differences = a - b
+    if _no_spread(differences):  # t would be 0/0, or infinite from rounding noise alone
+        return Difference(
+            "none",
+            float(differences.mean()),
+            None,
+            None,
+            None,
+            len(a),
+            {"reason": "no spread to test against: every pair differs by the same amount"},
+        )
+    with _quiet_precision():
+        result = stats.ttest_rel(a, b)
     ci = result.confidence_interval(CONFIDENCE)
     return Difference(
         "paired",
-        float((a - b).mean()),
+        float(differences.mean()),
         float(ci.low),
         float(ci.high),
         float(result.pvalue),
@@ -119,4 +169,5 @@ TEST_NAMES = {
     "welch": "Welch's t-test (different seeds)",
     "paired": "paired t-test (same seeds/folds)",
     "mcnemar": "McNemar's exact test (per-image predictions, one test set)",
+    "none": "no test",
 }
