@@ -42,7 +42,8 @@ def dashboard(c, storage="mlruns/optuna-journal.log", port="8080"):
 @task(
     help={
         "quick": "fewer repetitions: the ratios as a regression guard",
-        "only": "training, command, tune or gpu (needs a CUDA GPU)",
+        "only": "training, system, command, tune, samplers (long: not in the default run) or gpu"
+        " (needs a CUDA GPU)",
     }
 )
 def bench(c, quick=False, only=""):
@@ -51,10 +52,14 @@ def bench(c, quick=False, only=""):
     flag = " --quick" if quick else ""
     if only in ("", "training"):
         c.run(f"{PY} -m benchmarks.bench_training{flag}")
+    if only in ("", "system"):  # what MLflow's system metrics cost an epoch
+        c.run(f"{PY} -m benchmarks.bench_system_metrics{flag}")
     if only in ("", "command"):
         c.run(f"{PY} -m benchmarks.bench_command{flag}")
     if only in ("", "tune"):
         c.run(f"{PY} -m benchmarks.bench_tune{flag}")
+    if only == "samplers":  # 18 studies, 486 trials: over an hour on 2 busy vCPUs (measured)
+        c.run(f"{PY} -m benchmarks.bench_samplers{flag}")
     if only == "gpu":
         c.run(f"{PY} -m benchmarks.bench_gpu" + (" --reps 1 --seeds 1" if quick else ""))
 
@@ -63,11 +68,12 @@ def bench(c, quick=False, only=""):
     help={
         "all": "also configs/experiments/accuracy/ (hours on a CPU) and configs/experiments/gpu/",
         "names": "recipe file stems from any of those folders, quoted (default: all at the top)",
+        "seeds": "seeds per recipe: a group each, test accuracy as mean and 95% t interval",
     }
 )
-def recipes(c, all=False, names=""):
+def recipes(c, all=False, names="", seeds=1):
     """Train the recipes in configs/experiments/ and print their results table."""
-    args = " ".join([*names.split(), *(["--all"] if all else [])])
+    args = " ".join([*names.split(), *(["--all"] if all else []), f"--seeds {seeds}"])
     c.run(f"{PY} -m benchmarks.run_recipes {args}".rstrip())
 
 

@@ -6,7 +6,10 @@ configs/experiments/ (not best-*.yaml, which `python -m src.tune` writes there);
 accuracy attempts in configs/experiments/accuracy/ (40-300 epochs of 1024-4096-wide layers, hours
 on a CPU) and the GPU recipes in configs/experiments/gpu/ (bf16 autocast, batch 4096: slow on a
 CPU). A NAME is a file stem in any of these folders. Each recipe runs through `run_training` (the
-path of `python -m src.train`) and is logged to MLflow as usual.
+path of `python -m src.train`) and is logged to MLflow as usual; with `--seeds N` each recipe is a
+group of N seeds counting up from its own seed (the path of `python -m src.train --seeds N`), and
+the table gives the mean test accuracy with its 95% Student t interval over the seeds. Rerunning
+the same command resumes the groups: finished seeds are not trained again.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import platform
 from pathlib import Path
 
 from src.config.parsing import parse_train_config
+from src.groups.members import plan_group
+from src.groups.runner import run_group
+from src.stats.intervals import format_interval
 from src.training.run import run_training
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +64,9 @@ def main() -> None:
         action="store_true",
         help="also configs/experiments/accuracy/ and configs/experiments/gpu/",
     )
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="seeds per recipe (a group of runs when > 1)"
+    )
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more overrides")
     args = parser.parse_args()
     if args.names:
@@ -69,25 +78,47 @@ def main() -> None:
         cfg = parse_train_config(
             [f"--config={path}", "--trainer.enable_progress_bar=false", *args.extra]
         )
-        result = run_training(cfg)
-        rows.append({
-            "recipe": str(path.relative_to(RECIPES).with_suffix("")),
-            "test_acc": result.test_metrics.get("test/acc"),
-            "best_val_acc": result.best_val_acc,
-            "epochs": result.epochs,
-            "wall_time_s": result.wall_time_s,
-            "run_id": result.run_id,
-        })  # fmt: skip
+        row = {"recipe": str(path.relative_to(RECIPES).with_suffix(""))}
+        row |= train_recipe(cfg, args.seeds)
+        rows.append(row)
         print(json.dumps(rows[-1]), flush=True)
     print(f"\nmachine: {platform.machine()}, {platform.processor() or 'cpu'}")
-    print("| recipe | test acc | best val acc | epochs | training wall time |")
-    print("|---|---|---|---|---|")
+    print(
+        f"| recipe | test acc ({args.seeds} seeds: mean ± 95% t) | min–max | best val acc |"
+        " epochs | training wall time |"
+    )
+    print("|---|---|---|---|---|---|")
     for r in rows:
         val = "no validation" if r["best_val_acc"] is None else f"{r['best_val_acc']:.2%}"
         print(
-            f"| `{r['recipe']}` | {r['test_acc']:.2%} | {val} | {r['epochs']} "
-            f"| {r['wall_time_s']:.0f} s |"
-        )
+            f"| `{r['recipe']}` | {r['test_acc']} | {r['test_acc_range']} | {val} "
+            f"| {r['epochs']:.0f} | {r['wall_time_s']:.0f} s |"
+        )  # fmt: skip
+
+
+def train_recipe(cfg, seeds: int) -> dict:
+    """One run, or a group of `seeds` runs: the table's numbers, means over the seeds."""
+    if seeds == 1:
+        result = run_training(cfg)
+        acc = result.test_metrics.get("test/acc")
+        return {
+            "test_acc": f"{acc:.2%}", "test_acc_range": "1 seed",
+            "best_val_acc": result.best_val_acc, "epochs": result.epochs,
+            "wall_time_s": result.wall_time_s, "run_id": result.run_id,
+        }  # fmt: skip
+    cfg, members = plan_group(cfg, str(seeds), None)
+    group = run_group(cfg, members)
+    acc = group.intervals["test/acc"]
+    val = group.intervals.get("val/acc_best")
+    return {
+        "test_acc": format_interval(acc, 100, 2) + "%",
+        "test_acc_range": f"{acc.minimum:.2%}–{acc.maximum:.2%}",
+        "best_val_acc": val.mean if val else None,
+        "epochs": group.intervals["epochs"].mean,
+        "wall_time_s": group.intervals["wall_time_s"].mean,
+        "run_id": group.parent_run_id,
+        "n": acc.n,
+    }  # fmt: skip
 
 
 if __name__ == "__main__":

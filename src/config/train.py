@@ -39,11 +39,29 @@ class DataConfig:
     """Seed of the random split, kept apart from `seed` so tuning trials share a split."""
     device_resident: bool = True
     """Keep the whole dataset on the GPU when training on one."""
+    folds: int = 0
+    """0: off; k: k-fold cross-validation of the 60k training set (stratified by label, seeded by
+    `split_seed`): `fold` validates, the other k-1 parts train, and `val_size`/`split` are
+    ignored. `python -m src.train --folds k` trains every fold as one group."""
+    fold: int = 0
+    """Which fold validates, in [0, folds) (with folds > 0)."""
 
     def __post_init__(self) -> None:
         check(self.batch_size > 0, "data.batch_size", "an int > 0", self.batch_size)
         check(self.eval_batch_size > 0, "data.eval_batch_size", "an int > 0", self.eval_batch_size)
         check(0 <= self.val_size < 60000, "data.val_size", "an int in [0, 60000)", self.val_size)
+        check(self.folds == 0 or self.folds >= 2, "data.folds", "0 or an int >= 2", self.folds)
+        check(
+            self.fold == 0 or 0 <= self.fold < self.folds,
+            "data.fold",
+            f"an int in [0, data.folds={self.folds})" if self.folds else "0 when data.folds is 0",
+            self.fold,
+        )
+
+    @property
+    def validates(self) -> bool:
+        """Whether some training images are held out for validation (a fold, or val_size)."""
+        return self.folds > 0 or self.val_size > 0
 
 
 @dataclass
@@ -187,8 +205,21 @@ class MlflowConfig:
     """Log the trained network with mlflow.pytorch.log_model (servable, predicts raw pixels)."""
     register_model: str | None = None
     """Register the logged model under this name and point the `champion` alias at it."""
+    system_metrics: bool = True
+    """Log MLflow's system metrics with each run (`system/cpu_utilization_percentage`, memory,
+    disk, network; GPU utilisation and memory on an NVIDIA GPU): the run page's System metrics."""
+    system_metrics_interval_s: float = 5.0
+    """Seconds between samples (MLflow's MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL, when set, wins);
+    a run shorter than this still gets one sample, taken as it ends."""
 
     def __post_init__(self) -> None:
+        # Each sample is a write to the store: sampling faster would cost more than it measures.
+        check(
+            finite(self.system_metrics_interval_s) and self.system_metrics_interval_s >= 0.1,
+            "mlflow.system_metrics_interval_s",
+            "a number of seconds >= 0.1",
+            self.system_metrics_interval_s,
+        )
         check(
             bool(self.experiment_name.strip()),
             "mlflow.experiment_name",
@@ -224,7 +255,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         """Rules that span sections."""
         check(0 <= self.seed <= MAX_SEED, "seed", f"an int in [0, {MAX_SEED}]", self.seed)
-        no_val = self.data.val_size == 0
+        no_val = not self.data.validates
         check(
             not (no_val and self.scheduler.name == "plateau"),
             "scheduler.name",

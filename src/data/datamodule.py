@@ -14,6 +14,7 @@ from src.config.names import ValSplit, names_of
 from src.config.train import DataConfig
 from src.data.batches import TensorBatches
 from src.data.dataset import CLASS_NAMES, EXPECTED_COUNTS, NUM_FEATURES, DatasetArrays, check_name
+from src.data.folds import fold_split
 from src.data.sources import load_dataset
 
 SPLITS = names_of(ValSplit)  # how data.split holds out validation images
@@ -34,6 +35,8 @@ class MNISTDataModule(L.LightningDataModule):
         split_seed: int = _DEFAULT.split_seed,
         shuffle_seed: int = 0,
         device_resident: bool = _DEFAULT.device_resident,
+        folds: int = _DEFAULT.folds,
+        fold: int = _DEFAULT.fold,
     ) -> None:
         super().__init__()
         check_name(dataset)  # fail at config time, not after the trainer has started
@@ -46,6 +49,7 @@ class MNISTDataModule(L.LightningDataModule):
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self._val_size, self.split, self.split_seed = val_size, split, split_seed
         self.shuffle_seed = shuffle_seed
+        self.folds, self.fold = folds, fold  # folds > 0 replaces val_size and split
         self.device_resident = device_resident
         self._arrays: DatasetArrays | None = None
         self._splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -59,10 +63,10 @@ class MNISTDataModule(L.LightningDataModule):
         if self._arrays is None:  # other ranks read what rank 0 cached; they never download
             self._arrays = load_dataset(self.dataset, self.data_dir, allow_download=False)
         a = self._arrays
-        if self._val_size >= len(a.train_x):
+        if not self.folds and self._val_size >= len(a.train_x):
             raise ValueError(f"data.val_size={self._val_size} leaves no training images")
         x, y = torch.from_numpy(a.train_x), torch.from_numpy(a.train_y)
-        val, train = self._split_indices(len(x))
+        val, train = self._split_indices(a.train_y)
         device = self._device()
         self._splits = {
             "train": (x[train].to(device), y[train].to(device)),
@@ -70,8 +74,12 @@ class MNISTDataModule(L.LightningDataModule):
             "test": (torch.from_numpy(a.test_x).to(device), torch.from_numpy(a.test_y).to(device)),
         }
 
-    def _split_indices(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _split_indices(self, labels) -> tuple[torch.Tensor, torch.Tensor]:
         """(validation, training) indices into the official training set."""
+        n = len(labels)
+        if self.folds:
+            val, train = fold_split(labels, self.folds, self.fold, self.split_seed)
+            return torch.from_numpy(val), torch.from_numpy(train)
         if self.split == "last":
             # File order, no shuffling: with 10000 this is the valid part of mnist.pkl.gz (the
             # deeplearning.net 50,000/10,000 split), one block instead of a random sample.
@@ -107,7 +115,7 @@ class MNISTDataModule(L.LightningDataModule):
         return self._loader("train", self.batch_size, shuffle=True)
 
     def val_dataloader(self) -> TensorBatches | list:
-        if self._val_size == 0:
+        if self.val_size == 0:
             return []  # Lightning skips validation
         return self._loader("val", self.eval_batch_size, shuffle=False)
 
@@ -134,9 +142,12 @@ class MNISTDataModule(L.LightningDataModule):
 
     @property
     def val_size(self) -> int:
-        return self._val_size
+        if not self.folds:
+            return self._val_size
+        total = len(self._arrays.train_x) if self._arrays is not None else EXPECTED_COUNTS[0]
+        return len(range(self.fold, total, self.folds))  # folds' sizes as fold_split deals them
 
     @property
     def train_size(self) -> int:
         total = len(self._arrays.train_x) if self._arrays is not None else EXPECTED_COUNTS[0]
-        return total - self._val_size
+        return total - self.val_size

@@ -12,6 +12,9 @@ from src.tracking import plots, registry
 from src.tracking.redaction import redact_config
 
 MISCLASSIFIED_SHOWN = 24
+# Predicted label per official test image, in test-set order: what paired comparisons of two
+# runs (McNemar's test in src.compare) read. One byte per image (10 classes fit in uint8).
+TEST_PREDICTIONS = "test_predictions.npy"
 
 
 def log_run_outputs(
@@ -47,6 +50,7 @@ def log_run_outputs(
         figures["plots/misclassified_test.png"] = plots.misclassified_grid(
             arrays.test_x, arrays.test_y, probabilities, names, "test", MISCLASSIFIED_SHOWN
         )
+        log_test_predictions(probabilities.argmax(axis=1).astype(np.uint8))
     for path, figure in figures.items():
         mlflow.log_figure(figure, path)
         plots.close(figure)
@@ -62,6 +66,19 @@ def log_run_outputs(
     if timings is not None:
         timings["model"] = time.perf_counter() - started
     return val_history, model_uri
+
+
+def log_test_predictions(predicted: np.ndarray) -> None:
+    """The test predictions as TEST_PREDICTIONS at the active run's artifact root."""
+    import tempfile
+    from pathlib import Path
+
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / TEST_PREDICTIONS
+        np.save(path, predicted)
+        mlflow.log_artifact(str(path))
 
 
 def predict_probabilities(net, pixels: np.ndarray, batch_size: int) -> np.ndarray:

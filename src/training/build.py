@@ -81,7 +81,7 @@ def build_model(cfg: TrainConfig, datamodule: MNISTDataModule) -> MLPClassifier:
 
 
 def build_callbacks(cfg: TrainConfig, checkpoint_dir: Path) -> list[Callback]:
-    has_val = cfg.data.val_size > 0
+    has_val = cfg.data.validates
     # Without validation nothing can choose an epoch: best.ckpt is then the final epoch (a refit
     # on all training images for the epochs validation chose earlier), not the lowest train/loss,
     # which dropout makes noisy and which EMA weights do not produce.
@@ -118,7 +118,7 @@ def build_trainer(
         if options[optional] is None:
             options.pop(optional)
     options["enable_progress_bar"] = shows_bar(options["enable_progress_bar"])
-    if cfg.data.val_size == 0:
+    if not cfg.data.validates:
         options["limit_val_batches"] = 0  # else Lightning warns about the empty val loader
     return L.Trainer(
         **options,

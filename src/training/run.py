@@ -36,6 +36,7 @@ from src.tracking.runs import (
     tracked_run,
 )
 from src.tracking.store import ensure_experiment, resolve_tracking_uri, use_store
+from src.tracking.system_metrics import sampling_interval
 from src.training import build, run_lock
 from src.training.checkpoints import RUN_ID_ENV, make_checkpoint_root, resolve_resume
 
@@ -160,7 +161,8 @@ def run_training(
         now = int(time.time() * 1000)
         seconds = {"wall_time_s": result.wall_time_s}
         seconds |= {f"time/{phase}_s": value for phase, value in timings.items()}
-        client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in seconds.items()])
+        totals = {**seconds, "epochs": float(result.epochs)}  # what groups average (src/groups)
+        client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in totals.items()])
     return result
 
 
@@ -188,7 +190,12 @@ def _training_run(cfg: TrainConfig, experiment_id: str, resume_run_id: str | Non
                     f"ckpt_path={cfg.ckpt_path}: {busy}; wait for it or stop it"
                 ) from busy
         with tracked_run(
-            experiment_id, cfg.mlflow.run_name, run_id=resume_run_id, nested=nested, tags=tags
+            experiment_id,
+            cfg.mlflow.run_name,
+            run_id=resume_run_id,
+            nested=nested,
+            tags=tags,
+            system_metrics_s=sampling_interval(cfg.mlflow),
         ) as run:
             if resume_run_id is None:
                 held.enter_context(run_lock.hold(root / run.info.run_id))

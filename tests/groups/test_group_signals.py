@@ -1,0 +1,63 @@
+"""Ctrl-C in the middle of a group (a real `python -m src.train --seeds 2` process): the parent
+and the running member end KILLED, the member that had finished stays FINISHED."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.commands.test_signals import finish, start
+from tests.groups.conftest import group_words
+
+
+def wait_for_second_member_training(proc, store: str, experiment: str, checkpoints) -> list:
+    """The member runs once the first has FINISHED and the second has saved a last.ckpt."""
+    client = MlflowClient(store)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        found = client.get_experiment_by_name(experiment)
+        members = []
+        if found is not None:
+            members = client.search_runs(
+                [found.experiment_id],
+                "tags.group_role = 'member'",
+                order_by=["attributes.start_time ASC"],
+            )
+        started = len(members) == 2 and members[0].info.status == "FINISHED"
+        if started and (checkpoints / members[1].info.run_id / "last.ckpt").is_file():
+            return members
+        if proc.poll() is not None:
+            pytest.fail(
+                f"the group ended before its second member trained: {finish(proc)[1][-2000:]}"
+            )
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail("the second member did not start in 240 s")
+
+
+@pytest.mark.slow
+def test_sigint_mid_group_kills_parent_and_running_member_and_keeps_the_finished_one(
+    tiny_data_dir, mlflow_store, tmp_path
+) -> None:
+    experiment = "group-sigint"
+    words = group_words(tiny_data_dir, tmp_path, experiment, "--seeds=2", "--trainer.max_epochs=40")
+    proc = start(words, mlflow_store)
+    checkpoints = tmp_path / "checkpoints" / experiment
+    first, second = wait_for_second_member_training(proc, mlflow_store, experiment, checkpoints)
+    proc.send_signal(signal.SIGINT)
+    code, stderr = finish(proc)
+
+    assert code == 130, stderr[-2000:]
+    assert "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert (
+        last.startswith("error: interrupted by SIGINT") and "the same command continues it" in last
+    )
+    client = MlflowClient(mlflow_store)
+    parent_id = first.data.tags["group_id"]
+    assert client.get_run(parent_id).info.status == "KILLED"
+    assert client.get_run(first.info.run_id).info.status == "FINISHED"
+    assert client.get_run(second.info.run_id).info.status == "KILLED"
