@@ -45,3 +45,5 @@ def configure_process() -> None:
             rank_zero.addFilter(_not_an_advert)
     # First-use schema messages would make a one-line error three lines.
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+    # Every run's system metrics would add "Started monitoring" / "Skip logging GPU metrics".
+    logging.getLogger("mlflow.system_metrics").setLevel(logging.WARNING)

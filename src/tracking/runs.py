@@ -22,6 +22,7 @@ from src.runtime.signals import RunInterrupted
 from src.runtime.threads import usable_cpus
 from src.tracking.owners import keep_alive, owner_tags
 from src.tracking.redaction import redact
+from src.tracking.system_metrics import system_metrics
 
 MAX_PARAMS_PER_BATCH = 100  # MLflow's log_batch limit
 MAX_DIGEST_CHARS = 36  # MLflow's limit for a dataset digest
@@ -34,10 +35,12 @@ def tracked_run(
     run_id: str | None = None,
     nested: bool = False,
     tags: Mapping[str, str] | None = None,
+    system_metrics_s: float | None = None,
 ) -> Iterator[mlflow.ActiveRun]:
     """An MLflow run whose final status is honest: FINISHED, FAILED, or KILLED on a signal; and
     if this process dies without a word (SIGKILL), its owner tag and heartbeat let the next
-    process close it (src/tracking/owners.py)."""
+    process close it (src/tracking/owners.py). With `system_metrics_s`, MLflow's system metrics
+    are sampled that often while it is open (src/tracking/system_metrics.py)."""
     # MLflow draws random run names from Python's `random`, which seed_everything has fixed: every
     # unnamed run with the same seed would get the same name. Fresh entropy for the name only.
     seeded = random.getstate()
@@ -50,11 +53,15 @@ def tracked_run(
             run_name=redact(run_name) if run_name else None,
             nested=nested,
             tags={**tags, **owner_tags()},
+            log_system_metrics=False,  # ours below, whatever MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING
         )
     finally:
         random.setstate(seeded)
     try:
-        with keep_alive(MlflowClient(), run.info.run_id):
+        with (
+            keep_alive(MlflowClient(), run.info.run_id),
+            system_metrics(run.info.run_id, system_metrics_s, resumed=run_id is not None),
+        ):  # left before the run is closed: its last sample goes into a run still RUNNING
             yield run
     except RunInterrupted as error:
         mlflow.end_run("KILLED")

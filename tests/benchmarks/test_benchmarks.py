@@ -1,9 +1,12 @@
 """The GPU benchmark's code, run on the CPU with the synthetic set (`--accelerator cpu`, its dry
-run): what runs on a lent GPU must not break unseen between loans."""
+run): what runs on a lent GPU must not break unseen between loans. And the system-metrics
+benchmark's rows, on the same set."""
 
 from __future__ import annotations
 
-from benchmarks import bench_gpu
+import pytest
+
+from benchmarks import bench_gpu, bench_system_metrics
 from src.data.datamodule import MNISTDataModule
 from tests.helpers import VAL_SIZE
 
@@ -38,3 +41,18 @@ def test_time_to_98_sweep_uses_the_recipe_with_each_batch_size(tiny_data_dir) ->
     table = bench_gpu.markdown({"machine": bench_gpu.machine("cpu"), "time_to_98": rows})
     assert "| gpu_fast.yaml (32-true, lr 0.001) | 500 | 0 |" in table
     assert "| ≤ 1 s |" in table
+
+
+@pytest.mark.slow  # four tracked fits, each opening and closing an MLflow run
+def test_system_metrics_rows_time_both_sides_and_one_sample(tiny_data_dir, mlflow_store) -> None:
+    from src.tracking.store import ensure_experiment, use_store
+
+    client = use_store(mlflow_store)
+    experiment_id = ensure_experiment(client, "bench-system-metrics")
+    dm = tiny_datamodule(tiny_data_dir)
+    row = bench_system_metrics.bench_epochs(dm, client, experiment_id, 0.5, reps=2, epochs=2)
+    assert row["ours_median_s"] > 0 and row["theirs_median_s"] > 0
+    sample = bench_system_metrics.bench_one_sample(client, experiment_id, samples=3)
+    assert 0 < sample["range_s"][0] <= sample["median_s"] <= sample["range_s"][1]
+    table = bench_system_metrics.markdown({"frequent": row, "sample": sample})
+    assert "system metrics every 0.5 s vs off" in table and "of 5 s | ≤ 1% |" in table

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import signal
 import subprocess
-import uuid
 
 import numpy as np
 import pytest
@@ -23,22 +22,11 @@ from src.tracking.runs import (
     log_params,
     tracked_run,
 )
-from src.tracking.store import ensure_experiment, use_store
 
 SECRET = "s3cr3t-value"
 
 
-@pytest.fixture
-def client(mlflow_store: str) -> MlflowClient:
-    return use_store(mlflow_store)
-
-
-@pytest.fixture
-def experiment_id(client: MlflowClient) -> str:
-    return ensure_experiment(client, f"runs-{uuid.uuid4().hex[:8]}")
-
-
-@pytest.fixture
+@pytest.fixture  # client, experiment_id: tests/tracking/conftest.py
 def run_id(client: MlflowClient, experiment_id: str) -> str:
     return client.create_run(experiment_id).info.run_id
 

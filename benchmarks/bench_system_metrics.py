@@ -1,0 +1,159 @@
+"""What MLflow's system metrics cost a training epoch (`python -m benchmarks.bench_system_metrics`,
+part of `invoke bench`).
+
+Rows (A/B alternating in this one process, the order swapped every pair, so the machine's drift
+hits both sides alike; median and min-max over the pairs):
+
+  1. training epochs of the default model on real MNIST inside a tracked run with system metrics
+     at the default interval vs off: the ratio of the training time of epochs 2..N of each fit
+     (validation and the run's opening and closing excluded);
+  2. the same at a 0.5 s interval, ten times the default's sampling, where a cost would show;
+  3. one sample's own wall and CPU time (psutil reads plus its write to the store, what the
+     sampling thread does each interval), and that as a share of the default interval: the bound.
+
+`--batches N` times N steps an epoch instead of all 430, where a loaded machine makes full epochs
+take minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import lightning.pytorch as L
+
+from benchmarks.bench_training import EpochTimer, machine, summarise
+from src.config.parsing import parse_train_config
+from src.config.train import MlflowConfig
+from src.data.datamodule import MNISTDataModule
+from src.runtime.threads import configure_threads
+from src.tracking.logger import MlflowRunLogger
+from src.tracking.runs import tracked_run
+from src.tracking.store import ensure_experiment, use_store
+from src.training import build
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = 1.01  # at most 1% of an epoch
+DEFAULT_S = MlflowConfig().system_metrics_interval_s
+
+
+def fit_seconds(
+    datamodule, client, experiment_id: str, interval_s, seed: int, epochs: int, extra=()
+) -> float:
+    """Training seconds of epochs 2..N of one default-model fit in a tracked run."""
+    cfg = parse_train_config([
+        f"--seed={seed}", f"--trainer.max_epochs={epochs}", "--trainer.limit_val_batches=0",
+        "--trainer.accelerator=cpu", "--trainer.enable_progress_bar=false",
+        "--early_stopping.enabled=false", *extra,
+    ])  # fmt: skip
+    L.seed_everything(seed, verbose=False)
+    module = build.build_model(cfg, datamodule)
+    timer = EpochTimer()
+    with tracked_run(experiment_id, system_metrics_s=interval_s) as run:
+        logger = MlflowRunLogger(client, run.info.run_id)
+        with tempfile.TemporaryDirectory() as ckpt:
+            trainer = build.build_trainer(cfg, logger, Path(ckpt), [timer])
+            trainer.fit(module, datamodule=datamodule)
+    return sum(timer.train_s[1:])
+
+
+def bench_epochs(
+    datamodule, client, experiment_id, interval_s: float, reps: int, epochs: int, extra=()
+) -> dict:
+    """`extra`: more overrides for every fit (a shorter epoch on a loaded machine)."""
+    on, off = [], []
+    for rep in range(reps):
+        sides = [(interval_s, on), (None, off)]
+        for interval, times in sides if rep % 2 else sides[::-1]:
+            seconds = fit_seconds(datamodule, client, experiment_id, interval, rep, epochs, extra)
+            times.append(seconds)
+    name = f"training epochs, system metrics every {interval_s:g} s vs off"
+    return summarise(name, on, off)
+
+
+def bench_one_sample(client, experiment_id: str, samples: int) -> dict:
+    """Wall and CPU time of what the sampling thread does each interval, into a real run: the
+    CPU time is what it can take from training; the wall time also waits on the store."""
+    from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+    run = client.create_run(experiment_id)
+    monitor = SystemMetricsMonitor(run.info.run_id, tracking_uri=client.tracking_uri)
+    seconds, cpu_seconds = [], []
+    for _ in range(samples):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        monitor.collect_metrics()
+        monitor.publish_metrics(monitor.aggregate_metrics())
+        monitor.mlflow_logger.flush()  # the write itself, which the logger may batch
+        seconds.append(time.perf_counter() - started)
+        cpu_seconds.append(time.process_time() - cpu_started)
+    client.set_terminated(run.info.run_id)
+    median, cpu = statistics.median(seconds), statistics.median(cpu_seconds)
+    return {
+        "name": "one sample (psutil reads + its write to the store)",
+        "median_s": median,
+        "range_s": [min(seconds), max(seconds)],
+        "cpu_median_s": cpu,
+        "cpu_range_s": [min(cpu_seconds), max(cpu_seconds)],
+        "share_of_default_interval": median / DEFAULT_S,
+        "cpu_share_of_default_interval": cpu / DEFAULT_S,
+    }
+
+
+def markdown(results: dict) -> str:
+    rows = ["| benchmark | on | off | ratio (median, range) | target |", "|---|---|---|---|---|"]
+    for key in ("default", "frequent"):
+        r = results.get(key)
+        if r:
+            rows.append(
+                f"| {r['name']} | {r['ours_median_s']:.2f} s | {r['theirs_median_s']:.2f} s | "
+                f"{r['ratio_median']:.3f} ({r['ratio_range'][0]:.3f}–{r['ratio_range'][1]:.3f}) "
+                f"| ≤ {TARGET:.2f}× |"
+            )
+    s = results.get("sample")
+    if s:
+        for kind, key in (("wall", ""), ("CPU", "cpu_")):
+            low, high = (v * 1000 for v in s[f"{key}range_s"])
+            rows.append(
+                f"| {s['name']}, {kind} | {s[f'{key}median_s'] * 1000:.1f} ms ({low:.1f}–"
+                f"{high:.1f}) | | {s[f'{key}share_of_default_interval']:.2%} of {DEFAULT_S:g} s"
+                " | ≤ 1% |"
+            )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=6, help="A/B pairs per row")
+    parser.add_argument("--epochs", type=int, default=4, help="per fit; the first is not timed")
+    parser.add_argument("--quick", action="store_true", help="2 pairs of 2-epoch fits")
+    parser.add_argument("--batches", type=int, default=None, help="per epoch (default: all 430)")
+    parser.add_argument("--only", choices=["default", "frequent"], default=None)
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results-system.json")
+    args = parser.parse_args()
+    reps, epochs = (2, 2) if args.quick else (args.reps, args.epochs)
+    configure_threads(1)
+    datamodule = MNISTDataModule(val_size=5000)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    results: dict = {"machine": machine()}
+    with tempfile.TemporaryDirectory() as store:
+        client = use_store(f"sqlite:///{store}/mlflow.db")
+        experiment_id = ensure_experiment(client, "bench-system-metrics")
+        extra = [f"--trainer.limit_train_batches={args.batches}"] if args.batches else []
+        for key, interval_s in (("default", DEFAULT_S), ("frequent", 0.5)):
+            if args.only in (None, key):
+                results[key] = bench_epochs(
+                    datamodule, client, experiment_id, interval_s, reps, epochs, extra
+                )
+        results["sample"] = bench_one_sample(client, experiment_id, samples=20)
+    args.json.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results["machine"]))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
