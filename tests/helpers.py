@@ -90,9 +90,11 @@ def run_process(
     )
 
 
-def write_study(tmp_path: Path, data_dir: Path, store: str, name: str, **study: Any) -> Path:
-    """A study config on the synthetic set: 2 epochs of a 32-unit MLP per trial, its own journal
-    file, MLflow experiment and best-config folder."""
+def write_study(
+    tmp_path: Path, data_dir: Path, store: str, name: str, epochs: int = 2, **study: Any
+) -> Path:
+    """A study config on the synthetic set: `epochs` epochs of a 32-unit MLP per trial, its own
+    journal file, MLflow experiment and best-config folder."""
     import yaml
 
     config = {
@@ -102,7 +104,7 @@ def write_study(tmp_path: Path, data_dir: Path, store: str, name: str, **study: 
         "train": {
             "model": {"hidden_dims": [32]},
             "data": {"data_dir": str(data_dir), "val_size": VAL_SIZE, "batch_size": 100},
-            "trainer": {"max_epochs": 2, "accelerator": "cpu", "enable_progress_bar": False},
+            "trainer": {"max_epochs": epochs, "accelerator": "cpu", "enable_progress_bar": False},
             "mlflow": {
                 "experiment_name": f"tune-{name}",
                 "tracking_uri": store,

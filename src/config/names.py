@@ -21,8 +21,20 @@ Precision = Literal[
 EARLY_STOPPING_MODES = {"val/acc": "max", "val/f1": "max", "val/acc_best": "max", "val/loss": "min"}
 
 # Tuning studies (src/config/tune.py; the samplers and pruners in src/tuning/samplers.py).
-SamplerName = Literal["tpe", "random", "grid", "nsga2"]
-PrunerName = Literal["median", "hyperband", "successive_halving", "threshold", "none"]
+SamplerName = Literal["tpe", "random", "grid", "nsga2", "gp", "cmaes"]
+# CMA-ES evolves one multivariate normal over a single objective: Optuna's CmaEsSampler raises in
+# a multi-objective study, so the config refuses the pair before any trial runs.
+SINGLE_OBJECTIVE_SAMPLERS = ("cmaes",)
+# Samplers that ignore constraint values (Optuna 5 reads them from each trial's set_constraint;
+# CmaEsSampler warns and optimizes as if unconstrained; random and grid never look at results).
+CONSTRAINT_BLIND_SAMPLERS = ("cmaes", "random", "grid")
+# What a study may bound (`constraints: {params: {max: 300000}}`): the trial's parameter count
+# and its inference latency (src/tuning/monitor.py measures both).
+ConstraintName = Literal["params", "latency_ms"]
+PrunerName = Literal["median", "hyperband", "successive_halving", "threshold", "wilcoxon", "none"]
+# Pruners that judge a trial by its members' values (tune `repeats`); every other pruner but
+# "none" reads per-epoch val/acc and is refused with repeats.
+MEMBER_PRUNERS = ("wilcoxon",)
 Objective = Literal["val_acc", "param_count", "latency_ms"]
 OBJECTIVE_DIRECTIONS: dict[str, Literal["maximize", "minimize"]] = {
     "val_acc": "maximize",

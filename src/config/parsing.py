@@ -88,7 +88,9 @@ ALIASES = {
 
 
 def parse_tune_config(argv: Sequence[str], description: str = "") -> TuneConfig:
-    """A TuneConfig from command-line words; configs/tune/default.yaml unless --config is given."""
+    """A TuneConfig from command-line words; configs/tune/default.yaml unless --config is given.
+    `--enqueue FILE` (repeatable) adds a training YAML to the config's `enqueue` list."""
+    argv, enqueue_files = split_enqueue_words(argv)
     parser = new_parser("python -m src.tune", description)
     parser.add_class_arguments(TuneConfig, fail_untyped=True, sub_configs=True)
     defaults = {f.name: f.default for f in dataclasses.fields(TuneConfig)}
@@ -106,7 +108,33 @@ def parse_tune_config(argv: Sequence[str], description: str = "") -> TuneConfig:
         raise
     except Exception as error:
         raise UsageError(one_line(str(error))) from error
-    return TuneConfig(**{f.name: init[f.name] for f in dataclasses.fields(TuneConfig)})
+    fields = {f.name: init[f.name] for f in dataclasses.fields(TuneConfig)}
+    fields["enqueue"] = [*fields["enqueue"], *enqueue_files]
+    return TuneConfig(**fields)
+
+
+def split_enqueue_words(words: Sequence[str]) -> tuple[list[str], list[str]]:
+    """`--enqueue FILE` (repeatable) out of the command line: (the other words, the files). A
+    value that is YAML/JSON (`--enqueue '[{...}]'`) stays for the schema's own `--enqueue`."""
+    rest, files = [], []
+    words = list(words)
+    i = 0
+    while i < len(words):
+        word = words[i]
+        value = None
+        if word == "--enqueue" and i + 1 < len(words):
+            value, i = words[i + 1], i + 2
+        elif word.startswith("--enqueue="):
+            value, i = word.removeprefix("--enqueue="), i + 1
+        else:
+            rest.append(word)
+            i += 1
+            continue
+        if value.lstrip().startswith(("[", "{")):
+            rest.extend(["--enqueue", value])
+        else:
+            files.append(value)
+    return rest, files
 
 
 def config_files(words: Sequence[str]) -> list[str]:

@@ -9,10 +9,20 @@ torch, so `python -m src.tune --help` and config errors stay fast.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from src.config.checks import check
-from src.config.names import OBJECTIVE_DIRECTIONS, Objective, PrunerName, SamplerName
+from src.config.constraints import Bound, check_constraints
+from src.config.names import (
+    OBJECTIVE_DIRECTIONS,
+    SINGLE_OBJECTIVE_SAMPLERS,
+    Objective,
+    PrunerName,
+    SamplerName,
+)
+from src.config.repeats import RepeatsConfig, check_repeats
 from src.config.search_space import ParamRange, check_search_space
+from src.config.stopping import StopConfig
 from src.config.train import TrainConfig
 from src.errors import ConfigError
 
@@ -20,12 +30,14 @@ from src.errors import ConfigError
 @dataclass
 class SamplerConfig:
     name: SamplerName = "tpe"
-    """tpe is multivariate; nsga2 is for several objectives; grid needs choices or steps."""
+    """tpe (multivariate; also multi-objective), gp (Gaussian-process Bayesian optimization,
+    single- or multi-objective), nsga2 (genetic, for several objectives), cmaes (CMA-ES, single
+    objective; categorical keys are sampled at random), random, or grid (choices or steps)."""
     seed: int | None = 0
     """Makes a fresh study run by one worker reproducible; parallel workers and resumed studies
     derive their own seeds from it, so they never replay the same samples."""
     n_startup_trials: int = 5
-    """tpe: random trials before the model-based proposals start."""
+    """tpe, gp, cmaes: random trials before the model-based proposals start."""
     population_size: int = 10
     """nsga2: trials per generation."""
 
@@ -46,7 +58,8 @@ class SamplerConfig:
 
 @dataclass
 class PrunerConfig:
-    """Stops unpromising trials early on their per-epoch `val/acc` (single objective only)."""
+    """Stops unpromising trials early (single objective only): on their per-epoch `val/acc`, or,
+    for wilcoxon with `repeats`, on their members' values against the best trial's."""
 
     name: PrunerName = "median"
     n_startup_trials: int = 5
@@ -59,9 +72,16 @@ class PrunerConfig:
     """hyperband, successive_halving: keep 1/reduction_factor of the trials at each rung."""
     lower: float | None = None
     """threshold: prune a trial whose val/acc is below this."""
+    p_threshold: float = 0.3
+    """wilcoxon: prune when the one-sided signed-rank p-value (this trial's members worse than
+    the best trial's, paired by seed or fold) is below this. After n members the exact p-value is
+    at least 2^-n (0.5, 0.25, 0.125, 0.0625, ...: all n worse), so 0.3 prunes after 2 members
+    that are both worse, and Optuna's default 0.1 no earlier than the 4th (docs/tuning.md)."""
+    n_startup_steps: int = 2
+    """wilcoxon: members a trial always gets before it can be pruned (one seed is no evidence)."""
 
     def __post_init__(self) -> None:
-        for key in ("n_startup_trials", "n_warmup_steps"):
+        for key in ("n_startup_trials", "n_warmup_steps", "n_startup_steps"):
             value = getattr(self, key)
             check(value >= 0, f"pruner.{key}", "an int >= 0", value)
         check(self.min_resource >= 1, "pruner.min_resource", "an int >= 1", self.min_resource)
@@ -70,6 +90,9 @@ class PrunerConfig:
             "pruner.reduction_factor",
             "an int >= 2",
             self.reduction_factor,
+        )
+        check(
+            0 < self.p_threshold < 1, "pruner.p_threshold", "a number in (0, 1)", self.p_threshold
         )
         check(
             self.name != "threshold" or self.lower is not None,
@@ -93,6 +116,18 @@ class TuneConfig:
     param_count or latency_ms (minimized) for a multi-objective study."""
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     pruner: PrunerConfig = field(default_factory=PrunerConfig)
+    repeats: RepeatsConfig = field(default_factory=RepeatsConfig)
+    """Off by default: one run per trial."""
+    constraints: dict[str, Bound] = field(default_factory=dict)
+    """Bounds a trial must meet to count, e.g. {params: {max: 300000}, latency_ms: {max: 0.5}}:
+    infeasible trials are kept and marked, never best, never on the Pareto front."""
+    stop: StopConfig = field(default_factory=StopConfig)
+    """End a single-objective study early: at a target val_acc, or after `patience` trials
+    without improvement."""
+    enqueue: list[dict[str, Any] | str] = field(default_factory=list)
+    """Trials to run first, once (a resumed study skips them): dotted-key dicts
+    ({model.dropout: 0.1}) or training YAMLs such as an earlier study's best-<study>.yaml (its
+    search-space keys only). `--enqueue FILE` on the command line adds one."""
     n_trials: int = 20
     """Finished (complete or pruned) trials the study should hold; workers stop there, and a
     re-run resumes up to it (raise it to add trials)."""
@@ -149,7 +184,7 @@ class TuneConfig:
             raise ConfigError("search_space is empty: give at least one training key to vary")
         check_search_space(self.search_space, grid=self.sampler.name == "grid")
         check(
-            self.train.data.val_size > 0,
+            self.train.data.validates or self.repeats.folds > 0,  # a fold validates too
             "train.data.val_size",
             "> 0 (trials are scored on the validation set)",
             self.train.data.val_size,
@@ -160,6 +195,31 @@ class TuneConfig:
             "null (every trial trains from scratch)",
             self.train.ckpt_path,
         )
+        pruner = self.pruner
+        check_repeats(
+            self.repeats,
+            pruner.name,
+            pruner.p_threshold,
+            pruner.n_startup_steps,
+            self.objectives,
+            self.train.data.folds,
+        )
+        check_constraints(self.constraints)
+        if self.constraints and self.repeats.count:
+            raise ConfigError(
+                "constraints are measured on single-run trials only, but repeats gives each trial"
+                f" {self.repeats.count} members: remove constraints or repeats"
+            )
+        if self.multi_objective and self.sampler.name in SINGLE_OBJECTIVE_SAMPLERS:
+            raise ConfigError(
+                f"sampler.name={self.sampler.name!r} optimizes one objective, but objectives has"
+                f" {len(self.objectives)}: use tpe, gp or nsga2, or a single objective"
+            )
+        if self.multi_objective and self.stop.enabled:
+            raise ConfigError(
+                "stop works with one objective (a best value to reach or improve), but objectives"
+                f" has {len(self.objectives)}: remove stop or keep objectives: [val_acc]"
+            )
 
     @property
     def multi_objective(self) -> bool:

@@ -1,6 +1,7 @@
 """The objective of a study, as a sentence: sample the search space -> build the trial's training
 config -> fit (no test set) -> return the best validation accuracy (and, for a multi-objective
-study, the parameter count or latency)."""
+study, the parameter count or latency). With `repeats`, fit is K members and the accuracy their
+mean."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from src.config.parsing import parse_train_config
 from src.config.train import TrainConfig
 from src.config.tune import TuneConfig
 from src.training.run import run_training
+from src.tuning.constraints import needs_latency, record_constraints
 from src.tuning.monitor import TrialMonitor
+from src.tuning.repeats import run_trial_group
 from src.tuning.search import sample
 from src.tuning.trials import trial_tags
 
@@ -23,10 +26,12 @@ def make_objective(
     def objective(trial) -> float | list[float]:
         values = sample(trial, cfg.search_space)
         train_cfg = trial_train_config(cfg, values, trial.number)
+        if cfg.repeats.count:  # K members, each one step (src/tuning/repeats.py)
+            return run_trial_group(cfg, trial, train_cfg, deadline, processes_sharing_cpu)
         monitor = TrialMonitor(
             trial,
             prune=not cfg.multi_objective,
-            measure_latency="latency_ms" in cfg.objectives,
+            measure_latency=needs_latency(cfg),
             deadline=deadline,
         )
         result = run_training(
@@ -38,6 +43,7 @@ def make_objective(
             processes_sharing_cpu=processes_sharing_cpu,
         )
         trial.set_user_attr("epochs", result.epochs)
+        record_constraints(trial, cfg, monitor)  # pruned trials too: they finished, measured
         monitor.raise_if_stopped()  # pruned, or a nan loss
         return objective_values(cfg, result, monitor)
 

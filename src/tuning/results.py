@@ -17,7 +17,10 @@ from src.config.parsing import parse_train_config
 from src.config.train import TrainConfig
 from src.config.tune import TuneConfig
 from src.tracking.runs import log_params, log_tags
+from src.tuning.constraints import Feasibility, feasibility
 from src.tuning.plots import study_figures
+from src.tuning.repeated_best import RunnerUp, compare_with_runner_up
+from src.tuning.repeats import group_flags
 from src.tuning.search import decode
 from src.tuning.storage import StorageLocation
 
@@ -27,16 +30,23 @@ class StudySummary:
     counts: dict[str, int]
     best: list  # FrozenTrials: the best one, or the Pareto front (best val acc first)
     best_config_path: Path | None
+    runner_up: RunnerUp | None = None  # with repeats: the best against the second best
+    feasibility: Feasibility | None = None  # with constraints: how many trials broke them
+    stop_reason: str | None = None  # with stop: why the study ended before n_trials
 
 
 def best_trials(study, cfg: TuneConfig) -> list:
-    """[the best trial], or the Pareto front sorted by val acc; [] before any trial completes."""
+    """[the best trial], or the Pareto front sorted by val acc; [] before any trial completes.
+    With constraints both hold feasible trials only (Optuna 5 does that), so [] while none is."""
     from optuna.trial import TrialState
 
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         return []
     if not cfg.multi_objective:
-        return [study.best_trial]
+        try:
+            return [study.best_trial]
+        except ValueError:  # "No feasible trials are completed yet."
+            return []
     return sorted(study.best_trials, key=lambda t: -t.values[0])
 
 
@@ -91,6 +101,7 @@ def log_study_settings(client, run_id: str, cfg: TuneConfig, location: StorageLo
         "storage": location.display,
         "sampler": dataclasses.asdict(cfg.sampler),
         "pruner": dataclasses.asdict(cfg.pruner) if not cfg.multi_objective else "none",
+        "repeats": dataclasses.asdict(cfg.repeats),
         "search_space": {
             key: json.dumps(
                 {k: v for k, v in dataclasses.asdict(spec).items() if v not in (None, False)}
@@ -114,6 +125,12 @@ def log_study_outcome(client, run_id: str, study, cfg: TuneConfig, summary: Stud
         for name, value in zip(cfg.objectives[1:], best.values[1:], strict=True):
             metrics[f"best_{name}"] = value
         log_params(client, run_id, {"best": {**best.params, "trial_number": best.number}})
+    if summary.runner_up is not None:
+        metrics |= summary.runner_up.metrics()
+    if summary.feasibility is not None:
+        metrics["trials_infeasible"] = summary.feasibility.infeasible
+    if summary.stop_reason is not None:
+        log_tags(client, run_id, {"stop_reason": summary.stop_reason})
     client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
     if summary.best_config_path is not None:
         client.log_artifact(run_id, str(summary.best_config_path))
@@ -148,11 +165,24 @@ def count_states(study) -> dict[str, int]:
 
 
 def finish(
-    study, cfg: TuneConfig, location: StorageLocation, client, run_id: str, argv: list[str]
+    study,
+    cfg: TuneConfig,
+    location: StorageLocation,
+    client,
+    run_id: str,
+    argv: list[str],
+    stop_reason: str | None = None,
 ) -> StudySummary:
     best = best_trials(study, cfg)
     path = export_best_config(cfg, best[0]) if best else None
-    summary = StudySummary(count_states(study), best, path)
+    summary = StudySummary(
+        count_states(study),
+        best,
+        path,
+        compare_with_runner_up(study, cfg),
+        feasibility(study, cfg),
+        stop_reason,
+    )
     log_study_outcome(client, run_id, study, cfg, summary)
     print_study_summary(summary, cfg, location, client.tracking_uri, run_id, argv)
     return summary
@@ -174,14 +204,23 @@ def print_study_summary(
     table = Table(title=f"Optuna study {cfg.study_name!r}", show_header=False)
     counts = f"{c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed"
     table.add_row("trials", f"{counts} (target: {cfg.n_trials} finished)")
+    if summary.stop_reason is not None:
+        table.add_row("stopped", summary.stop_reason)
+    if summary.feasibility is not None:
+        table.add_row("constraints", summary.feasibility.sentence())
     if summary.best and not cfg.multi_objective:
         best = summary.best[0]
-        table.add_row("best trial", f"#{best.number}: val/acc_best {best.values[0]:.4f}")
+        mean = f", the mean of {cfg.repeats.count} members" if cfg.repeats.count else ""
+        table.add_row("best trial", f"#{best.number}: val/acc_best {best.values[0]:.4f}{mean}")
         for key, value in best.params.items():
             table.add_row(f"  {key}", _short(value))
+        if summary.runner_up is not None:
+            table.add_row("best vs runner-up", summary.runner_up.sentence())
     elif summary.best:
         best = summary.best[0]
         table.add_row("best trial", f"#{best.number}: the highest val acc on the Pareto front")
+    elif summary.feasibility is not None and summary.feasibility.judged:
+        table.add_row("best trial", f"none feasible; {summary.feasibility.closest}")
     else:
         table.add_row("best trial", "none yet: no trial completed")
     resume = shlex.join(["python", "-m", "src.tune", *argv])
@@ -190,7 +229,8 @@ def print_study_summary(
     table.add_row("resume / extend", f"{resume}   (raise --n-trials to add trials)")
     if summary.best_config_path is not None:
         table.add_row("best config", str(summary.best_config_path))
-        table.add_row("train it", f"python -m src.train --config {summary.best_config_path}")
+        train_it = f"python -m src.train --config {summary.best_config_path}"
+        table.add_row("train it", train_it + group_flags(cfg))
     table.add_row("storage", location.display)
     table.add_row("dashboard", f"optuna-dashboard {shlex.quote(location.display)}")
     table.add_row("MLflow parent run", f"{run_id}  (mlflow ui --backend-store-uri {tracking_uri})")

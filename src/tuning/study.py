@@ -9,14 +9,20 @@ from pathlib import Path
 
 from mlflow.entities import Metric
 
+from src.config.enqueue import resolve_enqueue
 from src.config.parsing import parse_train_config
 from src.config.tune import TuneConfig
 from src.tracking.runs import tracked_run
 from src.tracking.store import ensure_experiment, resolve_tracking_uri, use_store
+from src.tracking.system_metrics import sampling_interval
 from src.training.report import print_training_summary
 from src.training.run import run_training
 from src.tuning import results
+from src.tuning.enqueue import enqueue_trials
+from src.tuning.repeated_best import retrain_best_group
+from src.tuning.samplers import sampler_notes
 from src.tuning.search import check_against_schema
+from src.tuning.stopping import stop_reason
 from src.tuning.storage import locate
 from src.tuning.trials import quiet_expected_failures
 from src.tuning.workers import open_study, run_workers
@@ -28,25 +34,36 @@ def run_study(cfg: TuneConfig, argv: list[str], debug: bool = False) -> results.
     `argv`: the invocation's words, for the printed resume command.
     """
     check_against_schema(cfg.train, cfg.search_space)  # before any store, study or worker
+    enqueued = resolve_enqueue(cfg.enqueue, cfg.search_space)  # names a bad entry, exit 2
     quiet_expected_failures(debug)
     uri = resolve_tracking_uri(cfg.train.mlflow.tracking_uri)
     location = locate(cfg.storage, uri)
     if cfg.multi_objective and cfg.pruner.name != "none":
         print(f"note: pruner {cfg.pruner.name} is off: Optuna prunes single-objective studies only")
-    open_study(cfg, location)  # fail fast on a bad storage, before any worker starts
+    for note in sampler_notes(cfg):
+        print(note)
+    # Fail fast on a bad storage, before any worker starts; the warm-start trials go first.
+    enqueue_trials(open_study(cfg, location), enqueued)
     client = use_store(uri)
     experiment_id = ensure_experiment(client, cfg.train.mlflow.experiment_name)
     deadline = time.time() + cfg.timeout if cfg.timeout else None
     tags = {"role": "study", "study_name": cfg.study_name, "storage": location.display}
-    with tracked_run(experiment_id, f"study-{cfg.study_name}", tags=tags) as parent:
+    metrics_s = sampling_interval(cfg.train.mlflow)  # the machine while the trials run
+    with tracked_run(
+        experiment_id, f"study-{cfg.study_name}", tags=tags, system_metrics_s=metrics_s
+    ) as parent:
         parent_run_id = parent.info.run_id
         results.log_study_settings(client, parent_run_id, cfg, location)
         run_workers(cfg, location, parent_run_id, deadline, debug)
         study = open_study(cfg, location)
-        summary = results.finish(study, cfg, location, client, parent_run_id, argv)
+        reason = stop_reason(study, cfg)
+        if reason is not None:
+            print(f"stopped: {reason}")
+        summary = results.finish(study, cfg, location, client, parent_run_id, argv, reason)
         raise_if_all_failed(study, parent_run_id)  # the parent run then ends FAILED
         if cfg.retrain_best and summary.best_config_path is not None:
-            retrain_best(summary.best_config_path, cfg, client, parent_run_id)
+            retrain = retrain_best_group if cfg.repeats.count else retrain_best
+            retrain(summary.best_config_path, cfg, client, parent_run_id)
     return summary
 
 

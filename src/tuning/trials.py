@@ -81,6 +81,8 @@ def tag_trial_run(cfg: TuneConfig, trial, state, stand_in_status: str = "FAILED"
         return
     client = use_store(resolve_tracking_uri(cfg.train.mlflow.tracking_uri))
     tags = {"trial_state": state.name}
+    if "feasible" in trial.user_attrs:  # with constraints (src/tuning/constraints.py)
+        tags["trial_feasible"] = str(trial.user_attrs["feasible"]).lower()
     reason = trial.user_attrs.get("fail_reason") or trial.user_attrs.get("stop_reason")
     if reason:
         tags["trial_state_reason"] = reason

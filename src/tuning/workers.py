@@ -18,6 +18,7 @@ from src.runtime.signals import (
     signals_deferred,
 )
 from src.tuning.samplers import make_pruner, make_sampler, sampler_seed
+from src.tuning.stopping import stop_reason
 from src.tuning.storage import (
     StorageLocation,
     create_or_load_study,
@@ -41,7 +42,8 @@ def run_trials(study, objective: Callable, cfg: TuneConfig, location, deadline, 
     finished + running trials are below n_trials, and a worker waits while the last ones run,
     since a dead worker's trial comes back as a retry. Optuna's MaxTrialsCallback alone would
     overshoot: it stops a worker only after its own trial ends. A worker also stops at the
-    deadline, when a grid is exhausted, or after n_trials failed trials of its own.
+    deadline, when a grid is exhausted, after n_trials failed trials of its own, or once the
+    trials in the storage meet `stop:` (src/tuning/stopping.py).
     """
     from optuna.samplers import GridSampler
     from optuna.trial import TrialState
@@ -61,6 +63,8 @@ def run_trials(study, objective: Callable, cfg: TuneConfig, location, deadline, 
         running = states.count(TrialState.RUNNING)
         exhausted = isinstance(study.sampler, GridSampler) and study.sampler.is_exhausted(study)
         if finished >= cfg.n_trials or exhausted or len(failures) >= cfg.n_trials:
+            return
+        if stop_reason(study, cfg) is not None:
             return
         if finished + running >= cfg.n_trials:
             time.sleep(WAIT_S)

@@ -155,7 +155,7 @@ PARSE_ERRORS = [
     # tune: its own schema and the search space
     Bad(
         "tune-unknown-sampler",
-        ("--sampler.name=cmaes",),
+        ("--sampler.name=bayes",),
         USAGE,
         ("sampler.name", "tpe"),
         "src.tune",

@@ -7,7 +7,8 @@ import socket
 import optuna
 import pytest
 
-from src.config.names import PrunerName, SamplerName, names_of
+from src.config.names import MEMBER_PRUNERS, PrunerName, SamplerName, names_of
+from src.config.repeats import RepeatsConfig
 from src.config.search_space import ParamRange
 from src.config.tune import PrunerConfig, SamplerConfig, TuneConfig
 from src.tuning.samplers import make_pruner, make_sampler, sampler_seed
@@ -21,12 +22,15 @@ SAMPLER_TYPES = {
     "random": optuna.samplers.RandomSampler,
     "grid": optuna.samplers.GridSampler,
     "nsga2": optuna.samplers.NSGAIISampler,
+    "gp": optuna.samplers.GPSampler,
+    "cmaes": optuna.samplers.CmaEsSampler,
 }
 PRUNER_TYPES = {
     "median": optuna.pruners.MedianPruner,
     "hyperband": optuna.pruners.HyperbandPruner,
     "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
     "threshold": optuna.pruners.ThresholdPruner,
+    "wilcoxon": optuna.pruners.WilcoxonPruner,
     "none": optuna.pruners.NopPruner,
 }
 
@@ -40,6 +44,7 @@ def study_config(
         sampler=SamplerConfig(name=sampler),
         pruner=PrunerConfig(name=pruner, lower=0.5 if pruner == "threshold" else None),
         objectives=list(objectives),
+        repeats=RepeatsConfig(seeds=3 if pruner in MEMBER_PRUNERS else 0),  # what they need
     )
 
 
@@ -76,7 +81,7 @@ def test_make_pruner_gives_the_named_pruner(name) -> None:
     assert type(make_pruner(study_config(pruner=name))) is PRUNER_TYPES[name]
 
 
-@pytest.mark.parametrize("name", sorted(set(PRUNER_TYPES) - {"none"}))
+@pytest.mark.parametrize("name", sorted(set(PRUNER_TYPES) - {"none", *MEMBER_PRUNERS}))
 def test_a_multi_objective_study_is_never_pruned(name) -> None:
     cfg = study_config(sampler="nsga2", pruner=name, objectives=("val_acc", "param_count"))
     assert type(make_pruner(cfg)) is optuna.pruners.NopPruner

@@ -68,6 +68,14 @@ def test_the_parent_run_holds_the_best_value_params_and_plots(pruned_study, mlfl
     assert {"plots/optimization_history.png", "plots/intermediate_values.png"} <= plots
 
 
+def test_the_parent_run_logs_the_machine_s_system_metrics(pruned_study, mlflow_store):
+    (parent,) = runs_of(mlflow_store, "pruned", "study")
+    metrics = parent.data.metrics
+    assert {"system/cpu_utilization_percentage", "system/system_memory_usage_megabytes"} <= set(
+        metrics
+    )
+
+
 def test_the_best_trial_is_exported_as_a_config_that_trains(pruned_study, mlflow_store):
     best = pruned_study.parent / "best" / "best-pruned.yaml"
     assert yaml.safe_load(best.read_text())["optimizer"]["lr"] == 0.01
