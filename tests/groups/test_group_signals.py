@@ -53,11 +53,10 @@ def test_sigint_mid_group_kills_parent_and_running_member_and_keeps_the_finished
     assert code == 130, stderr[-2000:]
     assert "Traceback" not in stderr
     last = stderr.strip().splitlines()[-1]
-    assert (
-        last.startswith("error: interrupted by SIGINT") and "the same command continues it" in last
-    )
-    client = MlflowClient(mlflow_store)
     parent_id = first.data.tags["group_id"]
+    assert last.startswith("error: interrupted by SIGINT")
+    assert f"group run {parent_id} marked KILLED too; the same command continues the group" in last
+    client = MlflowClient(mlflow_store)
     assert client.get_run(parent_id).info.status == "KILLED"
     assert client.get_run(first.info.run_id).info.status == "FINISHED"
     assert client.get_run(second.info.run_id).info.status == "KILLED"
