@@ -5,33 +5,33 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torchmetrics import Metric
-from torchmetrics.classification import (
-    MulticlassAccuracy,
-    MulticlassConfusionMatrix,
-    MulticlassF1Score,
-)
+from torchmetrics.classification import MulticlassConfusionMatrix, MulticlassF1Score
 
 
-class WeightedMean(Metric):
-    """Mean of per-batch values weighted by batch size, summed across DDP ranks.
+class LossAndAccuracy(Metric):
+    """Mean loss (per-batch means weighted by batch size) and accuracy, summed across DDP ranks.
 
-    torchmetrics' MeanMetric checks each update for NaN with `if isnan(x).any()`, which reads a
-    device value on the host: a GPU sync on every step. A NaN loss shows up in the mean anyway.
+    One update a step with three sums: torchmetrics' MeanMetric checks each update for NaN with
+    `if isnan(x).any()`, a host read (a GPU sync) on every step, and MeanMetric plus
+    MulticlassAccuracy took 66 us an update against 28 us for this one (1 CPU thread), 1% of a
+    training step. Accuracy is correct / seen, what MulticlassAccuracy(average="micro") gives.
     """
 
     full_state_update = False
 
     def __init__(self) -> None:
         super().__init__()
-        self.add_state("total", torch.tensor(0.0), dist_reduce_fx="sum")
-        self.add_state("count", torch.tensor(0.0), dist_reduce_fx="sum")
+        for name in ("loss_sum", "correct", "seen"):
+            self.add_state(name, torch.tensor(0.0), dist_reduce_fx="sum")
 
-    def update(self, value: torch.Tensor, weight: int) -> None:
-        self.total += value * weight
-        self.count += weight
+    def update(self, loss: torch.Tensor, preds: torch.Tensor, target: torch.Tensor) -> None:
+        count = target.shape[0]
+        self.loss_sum += loss * count
+        self.correct += (preds == target).sum()
+        self.seen += count
 
-    def compute(self) -> torch.Tensor:
-        return self.total / self.count
+    def compute(self) -> dict[str, torch.Tensor]:
+        return {"loss": self.loss_sum / self.seen, "acc": self.correct / self.seen}
 
 
 class StageMetrics(nn.Module):
@@ -40,23 +40,21 @@ class StageMetrics(nn.Module):
 
     def __init__(self, num_classes: int, detailed: bool = True) -> None:
         super().__init__()
-        # validate_args=False: the checks call torch.unique, a host sync on every update.
-        self.loss = WeightedMean()
-        self.acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
+        self.running = LossAndAccuracy()
         self.detailed = detailed
         if detailed:
+            # validate_args=False: the checks call torch.unique, a host sync on every update.
             self.f1 = MulticlassF1Score(num_classes, average="macro", validate_args=False)
             self.confusion = MulticlassConfusionMatrix(num_classes, validate_args=False)
 
     def update(self, loss: torch.Tensor, preds: torch.Tensor, target: torch.Tensor) -> None:
-        self.loss.update(loss, target.shape[0])
-        self.acc.update(preds, target)
+        self.running.update(loss, preds, target)
         if self.detailed:
             self.f1.update(preds, target)
             self.confusion.update(preds, target)
 
     def compute(self) -> dict[str, torch.Tensor]:
-        values = {"loss": self.loss.compute(), "acc": self.acc.compute()}
+        values = self.running.compute()
         if self.detailed:
             values["f1"] = self.f1.compute()
         return values

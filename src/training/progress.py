@@ -1,9 +1,10 @@
-"""What the user sees while training: in a terminal, a Rich progress bar with live train
-loss/accuracy; when stdout is a file or pipe (a CI log, nohup, `| tee`), one line per epoch; with
-`trainer.enable_progress_bar=false`, nothing at all (quiet mode).
+"""What the user sees while training: one line per epoch (train and validation loss and
+accuracy, epoch time), and in a terminal a Rich progress bar under those lines with the live
+train loss/accuracy; when stdout is a file or pipe (a CI log, nohup, `| tee`), the lines alone;
+with `trainer.enable_progress_bar=false`, nothing at all (quiet mode).
 
-The running values are read from the module's on-device metric states only when the bar asks for
-them, every `metrics_every_n_steps` batches: the training step itself never waits on the device.
+The running values are read from the module's on-device metric states only when the bar redraws
+(a few times a second): the training step itself never waits on the device.
 """
 
 from __future__ import annotations
@@ -24,29 +25,28 @@ BAR_WIDTH = 20
 # Redraws per second. Lightning's default of 100 re-renders the bar from a thread that competes
 # with training for the GIL (measured: 12% of an epoch on 2 vCPUs); a person reads a few a second.
 BAR_REFRESHES_PER_S = 4
-VAL_KEYS = {"val/loss": "val_loss", "val/acc": "val_acc"}  # short names keep the bar on one line
+VAL_KEYS = {"val/loss": "val_loss", "val/acc": "val_acc"}
 
 
 class LiveMetricsProgressBar(RichProgressBar):
-    """RichProgressBar showing this epoch's running train loss/acc and the last val loss/acc."""
+    """RichProgressBar with this epoch's running train loss and accuracy.
 
-    def __init__(self, metrics_every_n_steps: int = 25, **kwargs) -> None:
-        kwargs.setdefault("leave", True)
+    One bar for the whole fit, reset each epoch (`leave=False`): with `leave=True` Lightning
+    stops and restarts Rich's display every epoch, and stopping joins its refresh thread, which
+    sleeps between redraws: up to 1/BAR_REFRESHES_PER_S s of the training thread's time, 4.5%
+    of an epoch on 2 vCPUs (benchmarks/README.md). The finished epochs stay on screen as the
+    EpochLog lines Rich prints above the bar, which also carry the validation results.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("leave", False)
         kwargs.setdefault("refresh_rate", BAR_REFRESHES_PER_S)
         super().__init__(**kwargs)
-        self.metrics_every_n_steps = max(1, metrics_every_n_steps)
-        self._shown: dict[str, float] = {}
-        self._read_at_step = -1
         self._updated_at = -float("inf")
 
     def get_metrics(self, trainer, pl_module) -> dict[str, float]:
-        step = trainer.global_step
-        # Lightning asks after every batch; the cached values are served between reads.
-        due = step - self._read_at_step >= self.metrics_every_n_steps or not trainer.training
-        if due or not self._shown:
-            self._read_at_step = step
-            self._shown = {**running_train_metrics(pl_module), **last_val_metrics(trainer)}
-        return self._shown
+        # Asked only when the bar is updated (below): one device read per redraw, not per step.
+        return running_train_metrics(pl_module)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         if self._redraw_due(batch_idx, self.total_train_batches):
@@ -70,20 +70,18 @@ class LiveMetricsProgressBar(RichProgressBar):
         self._updated_at = now
         return True
 
+    def _get_train_description(self, current_epoch: int) -> str:
+        # Lightning counts from 0 ("Epoch 0/14"); the epoch lines above count from 1, as people do.
+        return f"Epoch {current_epoch + 1}/{self.trainer.max_epochs}"
+
     def configure_columns(self, trainer) -> list:
         from rich.progress import BarColumn
 
         columns = super().configure_columns(trainer)
         for column in columns:
             if isinstance(column, BarColumn):
-                column.bar_width = BAR_WIDTH  # leave room for the metrics on a 120-column line
+                column.bar_width = BAR_WIDTH  # leave room for the metrics on an 80-column line
         return columns
-
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
-        # Callbacks run before the module's hook resets the train metrics: show the epoch's final
-        # running values on the bar that stays on screen.
-        self._read_at_step = -self.metrics_every_n_steps
-        super().on_train_epoch_end(trainer, pl_module)
 
 
 def running_train_metrics(pl_module) -> dict[str, float]:
@@ -95,11 +93,11 @@ def running_train_metrics(pl_module) -> dict[str, float]:
     import torch
 
     metrics = getattr(pl_module, "train_metrics", None)
-    if metrics is None or not metrics.loss.update_called:
+    if metrics is None or not metrics.running.update_called:
         return {}
-    loss, acc = metrics.loss, metrics.acc
-    seen = (acc.tp.sum() + acc.fn.sum()).clamp(min=1)
-    values = torch.stack([loss.total / loss.count, acc.tp.sum() / seen]).tolist()
+    running = metrics.running
+    seen = running.seen.clamp(min=1)
+    values = torch.stack([running.loss_sum / seen, running.correct / seen]).tolist()
     return {"loss": values[0], "acc": values[1]}
 
 
@@ -111,7 +109,7 @@ def last_val_metrics(trainer) -> dict[str, float]:
 
 class EpochLog(Callback):
     """One line per epoch (train and validation loss and accuracy, epoch time) and nothing per
-    batch: what a log file wants from the progress bar."""
+    batch: what a log file wants, and what stays on screen above the bar in a terminal."""
 
     def __init__(self) -> None:
         self._started = time.perf_counter()
@@ -122,7 +120,7 @@ class EpochLog(Callback):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         if not trainer.is_global_zero:
             return
-        # Callbacks run before the module's hook resets the train metrics (as for the bar).
+        # Callbacks run before the module's hook resets the train metrics.
         train, val = running_train_metrics(pl_module), last_val_metrics(trainer)
         parts = [f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"]
         if train:
@@ -144,9 +142,9 @@ def quiet_logging() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def progress_callbacks(enabled: bool | None, metrics_every_n_steps: int = 25) -> list[Callback]:
-    """The bar (`enabled` true, or null in a terminal), the epoch log (null elsewhere), or quiet
-    mode (false): no bar and no Lightning/MLflow info lines.
+def progress_callbacks(enabled: bool | None) -> list[Callback]:
+    """The bar and the epoch log (`enabled` true, or null in a terminal), the epoch log alone
+    (null elsewhere), or quiet mode (false): no bar, no lines and no Lightning/MLflow info lines.
 
     Without the bar the Trainer must also get `enable_progress_bar=False` (shows_bar), or
     Lightning adds its default tqdm bar.
@@ -154,6 +152,6 @@ def progress_callbacks(enabled: bool | None, metrics_every_n_steps: int = 25) ->
     if enabled is False:
         quiet_logging()
         return []
-    if shows_bar(enabled):
-        return [LiveMetricsProgressBar(metrics_every_n_steps)]
+    if shows_bar(enabled):  # Rich prints the epoch lines above its live bar
+        return [LiveMetricsProgressBar(), EpochLog()]
     return [EpochLog()]

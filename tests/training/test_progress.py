@@ -1,6 +1,6 @@
-"""The live progress bar (a terminal): running train metrics, read from the device only every n
-steps; one line per epoch when stdout is a file or pipe; quiet mode without a bar or Lightning's
-info lines."""
+"""The live progress bar (a terminal): running train metrics, read from the device only when it
+redraws, under one line per epoch; the lines alone when stdout is a file or pipe; quiet mode
+without a bar, lines or Lightning's info lines."""
 
 from __future__ import annotations
 
@@ -35,21 +35,31 @@ def test_running_train_metrics_equal_the_epoch_metrics_so_far() -> None:
     assert running_train_metrics(module) == pytest.approx({"loss": 2.5, "acc": 0.75})
 
 
-def test_progress_bar_reads_the_device_only_every_n_steps(monkeypatch) -> None:
-    reads = []
+def test_progress_bar_redraws_and_reads_the_device_a_few_times_a_second(monkeypatch) -> None:
+    from lightning.pytorch.callbacks import RichProgressBar
+
+    from src.training.progress import BAR_REFRESHES_PER_S
+
+    updates = []
     monkeypatch.setattr(
-        "src.training.progress.running_train_metrics",
-        lambda module: reads.append(1) or {"loss": 1.0},
+        RichProgressBar, "on_train_batch_end", lambda self, *args: updates.append(args[-1])
     )
-    bar = LiveMetricsProgressBar(metrics_every_n_steps=20)
-    trainer = SimpleNamespace(global_step=0, training=True, callback_metrics={})
-    for step in range(100):
-        trainer.global_step = step
-        assert bar.get_metrics(trainer, None) == {"loss": 1.0}
-    assert len(reads) == 5
-    trainer.callback_metrics = {"val/acc": torch.tensor(0.5)}
-    trainer.training = False  # after validation: always fresh, with the new val values
-    assert bar.get_metrics(trainer, None) == {"loss": 1.0, "val_acc": 0.5}
+    monkeypatch.setattr(LiveMetricsProgressBar, "total_train_batches", 100)
+    clock = [0.0]
+    monkeypatch.setattr("src.training.progress.time.monotonic", lambda: clock[0])
+    bar = LiveMetricsProgressBar()
+    for batch_idx in range(100):  # 100 batches in 1 s
+        bar.on_train_batch_end(None, None, None, None, batch_idx)
+        clock[0] += 0.01
+    # one redraw per 1/BAR_REFRESHES_PER_S s, and the epoch's last batch
+    assert updates == [0, 25, 50, 75, 99]
+    assert len(updates) == BAR_REFRESHES_PER_S + 1
+
+
+def test_progress_bar_counts_epochs_from_one_as_the_epoch_lines_do() -> None:
+    bar = LiveMetricsProgressBar()
+    bar._trainer = SimpleNamespace(max_epochs=15)
+    assert bar._get_train_description(0) == "Epoch 1/15"
 
 
 def test_quiet_mode_has_no_bar_and_silences_lightning_info(monkeypatch) -> None:
@@ -77,9 +87,9 @@ def test_quiet_mode_holds_after_mlflow_pytorch_imported_standalone_pytorch_light
     assert "probe" not in caplog.text
 
 
-def test_progress_bar_shows_live_loss_and_accuracy(
-    tiny_data_dir, tmp_path, tracking_env, monkeypatch
-) -> None:
+def train_and_watch(data_dir, tmp_path, monkeypatch, capsys, *extra: str):
+    """A tiny run without the progress setting in its words, plus `extra`: (what the bar drew,
+    the epoch lines printed on stdout)."""
     from rich.console import Console
 
     from src.config.parsing import parse_train_config
@@ -89,35 +99,31 @@ def test_progress_bar_shows_live_loss_and_accuracy(
     monkeypatch.setattr(
         "lightning.pytorch.callbacks.progress.rich_progress.get_console", lambda: console
     )
-    words = without_progress_setting(tiny_data_dir, tmp_path, "progress")
-    run_training(parse_train_config([*words, "--trainer.enable_progress_bar=true"]))
-    text = console.export_text()
-    assert "loss:" in text and "acc:" in text and "val_acc:" in text
+    words = [w for w in tiny_train_args(data_dir, tmp_path, "watch") if "progress_bar" not in w]
+    run_training(parse_train_config([*words, "--mlflow.log_model=false", *extra]))
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
+    return console.export_text(), lines
 
 
-def without_progress_setting(data_dir, tmp_path, experiment: str) -> list[str]:
-    words = tiny_train_args(data_dir, tmp_path, experiment)
-    return [w for w in words if "enable_progress_bar" not in w] + ["--mlflow.log_model=false"]
+def test_progress_bar_shows_live_loss_and_accuracy_under_the_epoch_lines(
+    tiny_data_dir, tmp_path, tracking_env, monkeypatch, capsys
+) -> None:
+    bar, lines = train_and_watch(
+        tiny_data_dir, tmp_path, monkeypatch, capsys, "--trainer.enable_progress_bar=true"
+    )
+    assert "Epoch 2/2" in bar and "loss:" in bar and "acc:" in bar
+    assert [line.split(" | ")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
+    assert all(" | val loss " in line for line in lines)
 
 
 def test_by_default_a_pipe_or_file_gets_one_line_per_epoch_and_no_bar(
     tiny_data_dir, tmp_path, tracking_env, monkeypatch, capsys
 ) -> None:
-    from rich.console import Console
-
-    from src.config.parsing import parse_train_config
-    from src.training.run import run_training
-
-    console = Console(record=True, width=200, force_terminal=False)
-    monkeypatch.setattr(
-        "lightning.pytorch.callbacks.progress.rich_progress.get_console", lambda: console
-    )
-    run_training(parse_train_config(without_progress_setting(tiny_data_dir, tmp_path, "log")))
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
+    bar, lines = train_and_watch(tiny_data_dir, tmp_path, monkeypatch, capsys)
     assert [line.split(" | ")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
     assert all(" | train loss " in line and " | val loss " in line for line in lines)
     assert all(line.endswith(" s") for line in lines)
-    assert console.export_text() == ""  # no bar was drawn
+    assert bar == ""  # no bar was drawn
 
 
 def test_the_bar_is_the_default_in_a_terminal_and_the_setting_forces_either_way(
@@ -126,7 +132,9 @@ def test_the_bar_is_the_default_in_a_terminal_and_the_setting_forces_either_way(
     from src.training.progress import EpochLog, shows_bar
 
     monkeypatch.setattr("sys.stdout.isatty", lambda: True)
-    assert shows_bar(None) and isinstance(progress_callbacks(None)[0], LiveMetricsProgressBar)
+    bar, lines = progress_callbacks(None)
+    assert shows_bar(None) and isinstance(bar, LiveMetricsProgressBar)
+    assert isinstance(lines, EpochLog)
     assert not shows_bar(False)
     monkeypatch.setattr("sys.stdout.isatty", lambda: False)
     assert not shows_bar(None) and isinstance(progress_callbacks(None)[0], EpochLog)
