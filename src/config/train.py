@@ -1,5 +1,5 @@
 """The training configuration: one schema, derived from the type hints below and in
-src/config/model.py.
+src/config/model.py and src/config/tracking.py.
 
 jsonargparse turns these dataclasses into `--config FILE`, dotted overrides
 (`--model.activation tanh`) and `--print_config` (src/config/parsing.py). The package imports no
@@ -15,6 +15,7 @@ from typing import Literal
 from src.config.checks import check, finite
 from src.config.model import ModelConfig, OptimizerConfig, SchedulerConfig
 from src.config.names import EARLY_STOPPING_MODES, DatasetName, Precision, ValSplit
+from src.config.tracking import MlflowConfig
 
 MAX_SEED = 2**32 - 1  # numpy's and Lightning's seed range
 _MAX_TIME = re.compile(r"\d+:\d{1,2}:\d{1,2}:\d{1,2}")
@@ -191,47 +192,6 @@ class TrainerConfig:
                 "null, a fraction in [0.0, 1.0] or a number of batches >= 0",
                 value,
             )
-
-
-@dataclass
-class MlflowConfig:
-    experiment_name: str = "mnist-mlp"
-    """MLflow experiment the run is logged under (created on first use)."""
-    run_name: str | None = None
-    """Name shown in the MLflow UI; null = a random name."""
-    tracking_uri: str | None = None
-    """Default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db."""
-    log_model: bool = True
-    """Log the trained network with mlflow.pytorch.log_model (servable, predicts raw pixels)."""
-    register_model: str | None = None
-    """Register the logged model under this name and point the `champion` alias at it."""
-    system_metrics: bool = True
-    """Log MLflow's system metrics with each run (`system/cpu_utilization_percentage`, memory,
-    disk, network; GPU utilisation and memory on an NVIDIA GPU): the run page's System metrics."""
-    system_metrics_interval_s: float = 5.0
-    """Seconds between samples (MLflow's MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL, when set, wins);
-    a run shorter than this still gets one sample, taken as it ends."""
-
-    def __post_init__(self) -> None:
-        # Each sample is a write to the store: sampling faster would cost more than it measures.
-        check(
-            finite(self.system_metrics_interval_s) and self.system_metrics_interval_s >= 0.1,
-            "mlflow.system_metrics_interval_s",
-            "a number of seconds >= 0.1",
-            self.system_metrics_interval_s,
-        )
-        check(
-            bool(self.experiment_name.strip()),
-            "mlflow.experiment_name",
-            "a non-empty name",
-            self.experiment_name,
-        )
-        check(
-            self.register_model is None or self.log_model,
-            "mlflow.register_model",
-            "null when mlflow.log_model is false (only a logged model can be registered)",
-            self.register_model,
-        )
 
 
 @dataclass

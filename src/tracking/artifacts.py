@@ -19,43 +19,27 @@ TEST_PREDICTIONS = "test_predictions.npy"
 
 def log_run_outputs(
     client, run_id: str, cfg: TrainConfig, module, datamodule, timings: dict | None = None
-) -> tuple[list[float], str | None]:
-    """Config YAML, plots and model into the active run; returns (val/acc history, model URI).
-    `timings` gets the seconds spent on the model (export, log, registration) as "model"."""
+) -> str | None:
+    """Config YAML, test predictions, plots (with `mlflow.log_plots`) and model into the active
+    run; returns the model URI. `timings` gets the seconds spent on the figures as "plots" and
+    on the model (export, log, registration) as "model"."""
     import mlflow
     import yaml
 
     config = redact_config(dataclasses.asdict(cfg))  # no secrets in artifacts
     mlflow.log_text(yaml.safe_dump(config, sort_keys=False), "config.yaml")
-    history = {
-        key: [(m.step, m.value) for m in client.get_metric_history(run_id, key)]
-        for key in ("train/loss", "val/loss", "train/acc", "val/acc")
-    }
-    val_history = [value for _, value in sorted(history["val/acc"])]
-    names = datamodule.class_names
-    figures = {"plots/learning_curves.png": plots.learning_curves(history)}
     # The test split once the run was tested; tuning trials (no test) show validation instead.
     stage = next((s for s in ("test", "val") if s in module.last_confusion), None)
-    if stage is not None:
-        matrix = module.last_confusion[stage].numpy()
-        figures[f"plots/confusion_matrix_{stage}.png"] = plots.confusion_matrix(
-            matrix, names, f"{stage} confusion matrix"
-        )
-        figures[f"plots/per_class_accuracy_{stage}.png"] = plots.per_class_accuracy(
-            matrix, names, f"{stage} accuracy per class"
-        )
+    probabilities = None
     if stage == "test":
         arrays = datamodule.arrays
         probabilities = predict_probabilities(module.net, arrays.test_x, cfg.data.eval_batch_size)
-        figures["plots/misclassified_test.png"] = plots.misclassified_grid(
-            arrays.test_x, arrays.test_y, probabilities, names, "test", MISCLASSIFIED_SHOWN
-        )
         log_test_predictions(probabilities.argmax(axis=1).astype(np.uint8))
-    for path, figure in figures.items():
-        mlflow.log_figure(figure, path)
-        plots.close(figure)
-    model_uri = None
     started = time.perf_counter()
+    if cfg.mlflow.log_plots:
+        _log_figures(client, run_id, module, datamodule, stage, probabilities)
+    plotted = time.perf_counter()
+    model_uri = None
     if cfg.mlflow.log_model:
         example = datamodule.arrays.test_x[:4].astype(np.float32)
         model_uri = log_model(module.net, example).model_uri
@@ -64,8 +48,36 @@ def log_run_outputs(
             registry.register(client, model_uri, name, run_id)
             registry.promote_best(client, name)
     if timings is not None:
-        timings["model"] = time.perf_counter() - started
-    return val_history, model_uri
+        timings["plots"] = plotted - started
+        timings["model"] = time.perf_counter() - plotted
+    return model_uri
+
+
+def _log_figures(client, run_id: str, module, datamodule, stage, probabilities) -> None:
+    import mlflow
+
+    history = {
+        key: [(m.step, m.value) for m in client.get_metric_history(run_id, key)]
+        for key in ("train/loss", "val/loss", "train/acc", "val/acc")
+    }
+    names = datamodule.class_names
+    figures = {"plots/learning_curves.png": plots.learning_curves(history)}
+    if stage is not None:
+        matrix = module.last_confusion[stage].numpy()
+        figures[f"plots/confusion_matrix_{stage}.png"] = plots.confusion_matrix(
+            matrix, names, f"{stage} confusion matrix"
+        )
+        figures[f"plots/per_class_accuracy_{stage}.png"] = plots.per_class_accuracy(
+            matrix, names, f"{stage} accuracy per class"
+        )
+    if probabilities is not None:
+        arrays = datamodule.arrays
+        figures["plots/misclassified_test.png"] = plots.misclassified_grid(
+            arrays.test_x, arrays.test_y, probabilities, names, "test", MISCLASSIFIED_SHOWN
+        )
+    for path, figure in figures.items():
+        mlflow.log_figure(figure, path)
+        plots.close(figure)
 
 
 def log_test_predictions(predicted: np.ndarray) -> None:

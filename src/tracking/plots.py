@@ -89,28 +89,41 @@ def misclassified_grid(
     count: int = 24,
     columns: int = 8,
 ) -> Figure:
-    """The `count` most confidently misclassified images with predicted (and how sure) and true."""
+    """The `count` most confidently misclassified images with predicted (and how sure) and true.
+
+    One image of all the digits on one axes, not an axes per digit: 24 axes and tight_layout
+    took 0.5 s to draw on 2 vCPUs, this takes 0.1 s (benchmarks/README.md).
+    """
     chosen = most_confident_mistakes(probabilities, labels, count)
     rows = max(1, -(-len(chosen) // columns))
-    fig, axes = plt.subplots(
-        rows, columns, figsize=(1.5 * columns, 1.85 * rows + 0.6), squeeze=False
-    )
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, index in zip(axes.flat, chosen, strict=False):
+    side, gap, caption = 28, 4, 16  # pixels of a digit, between digits, of the two-line caption
+    cell_w, cell_h = side + gap, side + caption
+    mosaic = np.full((rows * cell_h, columns * cell_w), np.nan)
+    width = 1.5 * columns  # inches; the height keeps the digits square, plus the title's 0.6
+    fig = plt.figure(figsize=(width, width * rows * cell_h / (columns * cell_w) + 0.6))
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1 - 0.6 / fig.get_figheight()))
+    for position, index in enumerate(chosen):
+        row, col = divmod(position, columns)
+        top, left = row * cell_h + caption, col * cell_w + gap // 2
+        mosaic[top : top + side, left : left + side] = np.asarray(images[index]).reshape(28, 28)
         predicted = int(probabilities[index].argmax())
-        ax.imshow(np.asarray(images[index]).reshape(28, 28), cmap="gray", vmin=0, vmax=255)
-        ax.set_title(
+        ax.text(
+            left + side / 2,
+            top - 2,
             f"pred {class_names[predicted]} ({probabilities[index, predicted]:.1%})\n"
             f"true {class_names[int(labels[index])]}",
+            ha="center",
+            va="bottom",
             fontsize=8,
             color="tab:red",
         )
+    cmap = plt.get_cmap("gray").with_extremes(bad="white")  # NaN: the paper between digits
+    ax.imshow(mosaic, cmap=cmap, vmin=0, vmax=255, interpolation="nearest", aspect="equal")
+    ax.axis("off")
     if len(chosen) == 0:
-        axes.flat[0].text(0.0, 0.5, "no misclassified images", fontsize=12)
+        ax.text(0.0, 0.5, "no misclassified images", fontsize=12, transform=ax.transAxes)
     wrong = int((probabilities.argmax(axis=1) != labels).sum())
     fig.suptitle(f"{title}: {len(chosen)} most confident of {wrong} mistakes", fontsize=11)
-    fig.tight_layout()
     return fig
 
 

@@ -20,7 +20,7 @@ import mlflow
 import psutil
 from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
 
-from src.config.train import MlflowConfig
+from src.config.tracking import MlflowConfig
 
 _logger = logging.getLogger(__name__)
 THREAD_NAME = "SystemMetricsMonitor"  # MLflow's name for the sampling thread

@@ -53,7 +53,6 @@ class TrainResult:
     checkpoint_dir: str = ""
     best_checkpoint: str = ""
     model_uri: str | None = None
-    val_history: list[float] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase of the run
 
 
@@ -155,9 +154,7 @@ def run_training(
             }
         result.wall_time_s = time.perf_counter() - started
         with _timed(timings, "outputs"):
-            result.val_history, result.model_uri = log_run_outputs(
-                client, run_id, cfg, module, datamodule, timings
-            )
+            result.model_uri = log_run_outputs(client, run_id, cfg, module, datamodule, timings)
         now = int(time.time() * 1000)
         seconds = {"wall_time_s": result.wall_time_s}
         seconds |= {f"time/{phase}_s": value for phase, value in timings.items()}

@@ -66,10 +66,12 @@ def objective_values(cfg: TuneConfig, result, monitor) -> float | list[float]:
 
 def trial_train_config(cfg: TuneConfig, values: dict, number: int) -> TrainConfig:
     """Base config + sampled values, validated by the training schema (ConfigError fails the
-    trial, with the key in the reason). Trials log no model: the best config is retrained."""
+    trial, with the key in the reason). Trials log no model (the best config is retrained) and
+    draw figures only with `trial_plots`."""
     trial_values = {
         **values,
         "mlflow.run_name": f"{cfg.study_name}-trial-{number}",
         "mlflow.log_model": False,
+        "mlflow.log_plots": cfg.trial_plots,
     }
     return parse_train_config(with_values(dataclasses.asdict(cfg.train), trial_values))

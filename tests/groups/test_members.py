@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from src.config.train import DataConfig, MlflowConfig, TrainConfig
+from src.config.tracking import MlflowConfig
+from src.config.train import DataConfig, TrainConfig
 from src.errors import UsageError
 from src.groups.members import (
     Member,

@@ -28,8 +28,9 @@ def test_misclassified_grid_titles_say_predicted_and_true_labels() -> None:
     images = np.zeros((3, 784), np.uint8)
     probabilities = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
     fig = plots.misclassified_grid(images, np.array([0, 0, 1]), probabilities, ("a", "b"), "test")
-    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    assert titles == ["pred b (90.0%)\ntrue a"]
+    (ax,) = fig.axes  # one image of all the digits, captioned
+    assert [text.get_text() for text in ax.texts] == ["pred b (90.0%)\ntrue a"]
+    assert ax.images[0].get_array().shape == (44, 8 * 32)  # one row of 8 cells
     assert "1 most confident of 1 mistakes" in fig._suptitle.get_text()
     plots.close(fig)
 
@@ -61,3 +62,16 @@ def test_a_training_run_logs_the_four_plots(finished_run) -> None:
     }
     local = Path(client.download_artifacts(run.info.run_id, "plots/misclassified_test.png"))
     assert local.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_run_with_log_plots_false_logs_its_config_and_predictions_but_no_figures(
+    tiny_data_dir, tmp_path, tracking_env
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from tests.helpers import train_tiny
+
+    result = train_tiny(tiny_data_dir, tmp_path, "no-plots", "--mlflow.log_plots=false")
+    logged = {f.path for f in MlflowClient().list_artifacts(result.run_id)}
+    assert {"config.yaml", "test_predictions.npy"} <= logged
+    assert not any(path.startswith("plots") for path in logged)

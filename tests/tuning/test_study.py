@@ -59,6 +59,17 @@ def test_each_trial_is_a_nested_mlflow_run_tagged_with_its_final_state(pruned_st
     assert len(history) == 2
 
 
+def test_trials_draw_no_figures_unless_the_study_asks(pruned_study, mlflow_store):
+    from src.config.parsing import parse_tune_config
+    from src.tuning.objective import trial_train_config
+
+    client = MlflowClient(mlflow_store)
+    for child in runs_of(mlflow_store, "pruned", "trial"):
+        assert client.list_artifacts(child.info.run_id, "plots") == []
+    study = parse_tune_config(["--trial_plots", "true"])  # the default study, figures on
+    assert trial_train_config(study, {}, 0).mlflow.log_plots
+
+
 def test_the_parent_run_holds_the_best_value_params_and_plots(pruned_study, mlflow_store):
     (parent,) = runs_of(mlflow_store, "pruned", "study")
     assert parent.data.params["best.optimizer.lr"] == "0.01"

@@ -16,7 +16,8 @@ from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
 from src.config.search_space import ParamRange
-from src.config.train import MlflowConfig, TrainConfig
+from src.config.tracking import MlflowConfig
+from src.config.train import TrainConfig
 from src.config.tune import TuneConfig
 from src.errors import ConfigError, UsageError
 from src.runtime.signals import RunInterrupted
