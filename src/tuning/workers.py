@@ -9,14 +9,7 @@ import time
 from collections.abc import Callable
 
 from src.config.tune import TuneConfig
-from src.errors import one_line
-from src.runtime.process import configure_process
-from src.runtime.signals import (
-    RunInterrupted,
-    install_signal_handlers,
-    raise_if_interrupted,
-    signals_deferred,
-)
+from src.runtime.signals import RunInterrupted, raise_if_interrupted, signals_deferred
 from src.tuning.samplers import make_pruner, make_sampler, sampler_seed
 from src.tuning.stopping import stop_reason
 from src.tuning.storage import (
@@ -113,48 +106,15 @@ def work(
         raise_if_interrupted()
 
 
-def _worker_process(cfg, location, parent_run_id, index, deadline, debug) -> None:
-    """Entry point of a spawned worker: an error ends it with one line and a non-zero exit."""
-    import sys
-
-    configure_process()  # a spawned process starts from scratch: what run_main did for the parent
-    install_signal_handlers()  # Ctrl-C/SIGTERM end the trial's run as KILLED, then the worker
-    try:
-        work(cfg, location, parent_run_id, index, deadline, debug)
-    except BaseException as error:
-        print(f"error: worker {index}: {one_line(str(error))}", file=sys.stderr)
-        sys.exit(getattr(error, "exit_code", 1))
-
-
 def run_workers(cfg: TuneConfig, location, parent_run_id: str, deadline, debug: bool) -> None:
+    """The study's trials in this process, or in cfg.n_jobs spawned worker processes (Ctrl-C or
+    SIGTERM stops them all: src/runtime/spawned.py)."""
     if cfg.n_jobs == 1:
         work(cfg, location, parent_run_id, 0, deadline, debug)
         return
-    import multiprocessing
+    from src.runtime.spawned import run_in_processes
 
-    context = multiprocessing.get_context("spawn")
-    workers = [
-        context.Process(
-            target=_worker_process,
-            args=(cfg, location, parent_run_id, index, deadline, debug),
-            name=f"tune-worker-{index}",
-        )
-        for index in range(cfg.n_jobs)
-    ]
-    for worker in workers:
-        worker.start()
-    try:
-        for worker in workers:
-            worker.join()
-    except BaseException as stop:  # Ctrl-C or SIGTERM here: stop the workers too, then report
-        for worker in workers:
-            if worker.is_alive():
-                worker.terminate()  # SIGTERM: Lightning ends fit at the next batch
-        for worker in workers:
-            worker.join()
-        if isinstance(stop, KeyboardInterrupt):
-            raise RunInterrupted(signal.SIGINT) from None
-        raise
-    failed = {w.name: w.exitcode for w in workers if w.exitcode != 0}
+    jobs = [(cfg, location, parent_run_id, index, deadline, debug) for index in range(cfg.n_jobs)]
+    failed = run_in_processes(work, jobs, "tune-worker")
     if failed:
         raise RuntimeError(f"tuning workers failed (exit codes {failed}); see their errors above")
