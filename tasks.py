@@ -48,7 +48,11 @@ def dashboard(c, storage="mlruns/optuna-journal.log", port="8080"):
 )
 def bench(c, quick=False, only=""):
     """The benchmarks/README.md tables: training speed in-process and as the whole command,
-    and tuning (--only gpu: the GPU rows)."""
+    and tuning (--only gpu: the GPU rows); then README's speed table of what ran (--quick: the
+    regression guard, its ratios against their targets)."""
+    import time
+
+    started = time.time()
     flag = " --quick" if quick else ""
     if only in ("", "training"):
         c.run(f"{PY} -m benchmarks.bench_training{flag}")
@@ -62,6 +66,8 @@ def bench(c, quick=False, only=""):
         c.run(f"{PY} -m benchmarks.bench_samplers{flag}")
     if only == "gpu":
         c.run(f"{PY} -m benchmarks.bench_gpu" + (" --reps 1 --seeds 1" if quick else ""))
+    if only in ("", "training", "system", "command", "tune"):
+        c.run(f"{PY} -m benchmarks.summary --since {started}")
 
 
 @task(

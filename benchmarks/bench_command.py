@@ -8,7 +8,10 @@ sides alike; the range is min-max):
      default shows the progress bar there) and piped (the default prints one line per epoch).
      Both validate every epoch; the command also checkpoints, logs to MLflow and tests at the end.
   2. the progress bar's cost per epoch: the default in a pseudo-terminal (bar) and piped (epoch
-     log) vs `--trainer.enable_progress_bar false`, per epoch as in 1.
+     log) vs `--trainer.enable_progress_bar false`, per epoch as in 1; and, with less noise,
+     inside one process in a pseudo-terminal (benchmarks/bar_cost.py): epochs with the bar vs
+     without, alternating, and what the bar itself spends (its hooks on the training thread plus
+     Rich's refresh thread) as a share of the fit.
   3. the fixed cost of one command: whole-process wall of a 1-epoch run into an existing store
      minus its fit and test stages (time/fit_s, time/test_s from the run), against the import
      floor `python -c "import torch, lightning.pytorch, mlflow"`; with its breakdown.
@@ -30,8 +33,9 @@ from mlflow.tracking import MlflowClient
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"per_epoch": 1.10, "bar": 1.02, "fixed_vs_floor": 1.5}
+BAR_COST = Path(__file__).with_name("bar_cost.py")
 FLOOR = [sys.executable, "-c", "import torch, lightning.pytorch, mlflow"]
-PHASES = ("store", "data", "run_start", "fit", "test", "outputs", "model")
+PHASES = ("store", "data", "run_start", "fit", "test", "outputs", "plots", "model")
 
 
 def wall(command: list[str], tty: bool, cwd: Path = ROOT) -> float:
@@ -71,6 +75,26 @@ class Commands:
         }
 
 
+def bar_cost(pairs: int, epochs: int, code: Path = ROOT) -> dict:
+    """benchmarks/bar_cost.py's measurements of `code`'s bar, in a pseudo-terminal as the bar
+    needs. The script runs from a copy, so that `src` is the checkout's own (PYTHONPATH)."""
+    import os
+    import shutil
+
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(shutil.copy(BAR_COST, folder))
+        command = shlex.join(
+            [sys.executable, str(script), f"--pairs={pairs}", f"--epochs={epochs}"]
+        )
+        done = subprocess.run(
+            ["script", "-qec", command, "/dev/null"], cwd=code, check=True, capture_output=True,
+            stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(code)},
+        )  # fmt: skip
+    lines = done.stdout.decode(errors="replace").splitlines()
+    line = next(x for x in lines if "BAR_COST " in x)
+    return json.loads(line.split("BAR_COST ", 1)[1])
+
+
 def per_epoch(command, epochs: int, tty: bool, cwd: Path = ROOT) -> float:
     return (wall(command(epochs), tty, cwd) - wall(command(1), tty, cwd)) / (epochs - 1)
 
@@ -102,8 +126,6 @@ def bench(reps: int, epochs: int, code: Path = ROOT) -> dict:
                 add(f"raw_{mode}", per_epoch(Commands.raw, epochs, tty))
                 add(f"default_{mode}", per_epoch(c.train, epochs, tty, code))
             add("quiet", per_epoch(lambda n: c.train(n, *quiet), epochs, False, code))
-            if code != ROOT:
-                continue  # an older checkout logs no time/<phase>_s to take the stages from
             floor.append(wall(FLOOR, tty=False))
             whole = wall(c.train(1), tty=False)
             timings = c.last_run_timings()
@@ -120,14 +142,19 @@ def bench(reps: int, epochs: int, code: Path = ROOT) -> dict:
         ratio_row("epoch log: default piped vs enable_progress_bar=false",
                   s["default_pipe"], s["quiet"], TARGETS["bar"]),
     ]  # fmt: skip
-    if not fixed:
-        return {"epochs": epochs, "reps": reps, "code": str(code), "rows": rows}
     rows.append(ratio_row("fixed cost of a 1-epoch command vs the import floor",
                           fixed, floor, TARGETS["fixed_vs_floor"]))  # fmt: skip
+    bar = bar_cost(pairs=max(1, reps), epochs=3, code=code)
+    rows.append({"name": "progress bar in one process, pseudo-terminal: epochs with the bar vs"
+                 " enable_progress_bar=false", "ours_s": spread([bar["epoch_on_s"]]),
+                 "theirs_s": spread([bar["epoch_off_s"]]),
+                 "ratio": {"median": bar["ratio_median"], "range": bar["ratio_range"]},
+                 "target": TARGETS["bar"]})  # fmt: skip
     keys = ["whole", *PHASES, "wall_time"]
     breakdown = {k: statistics.median(b[k] for b in breakdowns) for k in keys}
+    within_outputs = ("plots", "model")
     breakdown["imports and the rest"] = breakdown["whole"] - sum(
-        breakdown[p] for p in PHASES if p != "model"
+        breakdown[p] for p in PHASES if p not in within_outputs
     )
     return {
         "epochs": epochs,
@@ -135,6 +162,13 @@ def bench(reps: int, epochs: int, code: Path = ROOT) -> dict:
         "code": str(code),
         "rows": rows,
         "breakdown_s": breakdown,
+        "bar_accounted": {
+            "hooks_share": bar["hooks_share"],
+            "refresh_thread_share": bar["refresh_thread_share"],
+            "share": bar["hooks_share"] + bar["refresh_thread_share"],
+            "setup_teardown_s": bar["setup_teardown_s"],
+            "target_share": TARGETS["bar"] - 1,
+        },
     }
 
 
@@ -148,6 +182,14 @@ def markdown(results: dict) -> str:
             f"| {t['median']:.2f} s | {q['median']:.3f}× ({q['range'][0]:.3f}–{q['range'][1]:.3f})"
             f" | ≤ {r['target']:.2f}× |"
         )
+    a = results.get("bar_accounted")
+    if a is not None:
+        lines.append(
+            f"| progress bar, accounted: its hooks on the training thread"
+            f" ({a['hooks_share']:.2%} of the fit) + Rich's refresh thread"
+            f" ({a['refresh_thread_share']:.2%}); once a fit, starting and stopping its display"
+            f" {a['setup_teardown_s']:.2f} s | {a['share']:.2%} | | | ≤ {a['target_share']:.0%} |"
+        )
     b = results.get("breakdown_s")
     if b is None:
         return "\n".join(lines)
@@ -159,7 +201,7 @@ def markdown(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=4, help="N in (wall(N) - wall(1)) / (N - 1)")
+    parser.add_argument("--epochs", type=int, default=6, help="N in (wall(N) - wall(1)) / (N - 1)")
     parser.add_argument("--quick", action="store_true", help="1 repetition, 3 epochs")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results-command.json")
     parser.add_argument("--code", type=Path, default=ROOT, help="another checkout's src.train")

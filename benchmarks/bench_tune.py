@@ -11,6 +11,10 @@ study afterwards.
   2. Workers: the same study with --n-jobs 1 and 2 (equal-cost trials: fixed network, early
      stopping off, no pruning); finished trials per hour, from the first trial's start to the
      last one's end. Target: 2 workers >= 1.6x the trials per hour of 1 on 2 vCPUs.
+  3. Per-trial overhead: the default study as it is (its sampler, pruner and trials), one worker;
+     for each trial but the last, the next trial's start minus this trial's start minus its fit
+     (time/fit_s on its MLflow run): everything a trial costs beyond training and validating,
+     Optuna's sampling and bookkeeping included. Target: <= 0.5 s (median).
 
 --quick shrinks both (fewer trials, a quarter of each epoch's batches) to check the wiring.
 """
@@ -22,6 +26,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +38,12 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STUDY = ROOT / "configs" / "tune" / "default.yaml"
-TARGETS = {"pruning_epoch_ratio": 0.5, "pruning_acc_delta_points": 0.1, "workers_speedup": 1.6}
+TARGETS = {
+    "pruning_epoch_ratio": 0.5,
+    "pruning_acc_delta_points": 0.1,
+    "workers_speedup": 1.6,
+    "trial_overhead_s": 0.5,
+}
 
 
 def study_config(name: str, workdir: Path, quick: bool, **changes: Any) -> dict[str, Any]:
@@ -60,8 +70,12 @@ def study_config(name: str, workdir: Path, quick: bool, **changes: Any) -> dict[
     return config
 
 
-def run_study(config: dict[str, Any], workdir: Path) -> dict[str, Any]:
-    """Run `python -m src.tune` on the config; the study's numbers."""
+def default_trials() -> int:
+    return int(yaml.safe_load(DEFAULT_STUDY.read_text())["n_trials"])
+
+
+def run_study(config: dict[str, Any], workdir: Path, code: Path = ROOT) -> dict[str, Any]:
+    """Run `python -m src.tune` of the checkout `code` on the config; the study's numbers."""
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
@@ -76,7 +90,7 @@ def run_study(config: dict[str, Any], workdir: Path) -> dict[str, Any]:
     with log.open("w") as out:
         done = subprocess.run(
             [sys.executable, "-m", "src.tune", "--config", str(path)],
-            cwd=ROOT,
+            cwd=code,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -151,6 +165,42 @@ def workers(workdir: Path, quick: bool, n_trials: int) -> dict[str, Any]:
     }
 
 
+def overhead(workdir: Path, quick: bool, n_trials: int, code: Path = ROOT) -> dict[str, Any]:
+    """Seconds each trial of the default study spends beyond its fit (see the module doc), with
+    the checkout `code`'s src.tune (an earlier commit's, to compare)."""
+    import optuna
+    from mlflow.tracking import MlflowClient
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    default = yaml.safe_load(DEFAULT_STUDY.read_text())
+    config = study_config("bench-overhead", workdir, quick, n_trials=n_trials)
+    config["sampler"] = default["sampler"]  # the default study's own sampler (tpe), not random
+    arm = run_study(config, workdir, code)
+    storage = JournalStorage(JournalFileBackend(config["storage"]))
+    trials = sorted(
+        optuna.load_study(study_name=config["study_name"], storage=storage).trials,
+        key=lambda t: t.datetime_start,
+    )
+    client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    fit_s = {}
+    for trial in trials:
+        run = client.get_run(trial.user_attrs["mlflow_run_id"])
+        fit_s[trial.number] = run.data.metrics["time/fit_s"]
+    per_trial = [
+        (after.datetime_start - trial.datetime_start).total_seconds() - fit_s[trial.number]
+        for trial, after in zip(trials, trials[1:], strict=False)
+    ]
+    return {
+        "arm": arm,
+        "overhead_s": [round(s, 3) for s in per_trial],
+        "median_s": round(statistics.median(per_trial), 3),
+        "range_s": [round(min(per_trial), 3), round(max(per_trial), 3)],
+        "fit_median_s": round(statistics.median(fit_s.values()), 3),
+        "met": statistics.median(per_trial) <= TARGETS["trial_overhead_s"],
+    }
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines = [
         "| arm | complete | pruned | epochs | best val acc | trials/h | wall (s) |",
@@ -174,13 +224,23 @@ def markdown(results: dict[str, Any]) -> str:
             f"\nWorkers: 2 give {w['speedup']}x the finished trials per hour of 1 "
             f"(target >= 1.6x): {'met' if w['met'] else 'NOT met'}."
         )
+    if "overhead" in results:
+        o = results["overhead"]
+        lines.append(
+            f"\nPer-trial overhead (trial start to next trial start, minus its fit), "
+            f"{len(o['overhead_s'])} trials: median {o['median_s']:.2f} s "
+            f"(range {o['range_s'][0]:.2f}-{o['range_s'][1]:.2f}; fits {o['fit_median_s']:.1f} s) "
+            f"(target <= {TARGETS['trial_overhead_s']} s): {'met' if o['met'] else 'NOT met'}."
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few small trials per arm")
-    parser.add_argument("--only", choices=["pruning", "workers"], help="run one comparison")
+    parser.add_argument(
+        "--only", choices=["pruning", "workers", "overhead"], help="run one comparison"
+    )
     parser.add_argument("--pruning-trials", type=int, help="trials per pruning arm (30; quick 8)")
     parser.add_argument(
         "--pruners",
@@ -190,9 +250,13 @@ def main() -> None:
     )
     parser.add_argument("--worker-trials", type=int, help="trials per worker arm (12; quick 4)")
     parser.add_argument(
+        "--overhead-trials", type=int, help="trials of the overhead arm (the study's 30; quick 8)"
+    )
+    parser.add_argument(
         "--json", type=Path, default=ROOT / "benchmarks" / "results-tune.json", help="results file"
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--code", type=Path, default=ROOT, help="the overhead arm's checkout")
     args = parser.parse_args()
     from src.runtime.threads import usable_cpus
 
@@ -215,6 +279,11 @@ def main() -> None:
         if args.only in (None, "workers"):
             n = args.worker_trials or (4 if args.quick else 12)
             results["workers"] = workers(workdir, args.quick, n)
+        if args.only in (None, "overhead"):
+            n = args.overhead_trials or (8 if args.quick else None)
+            results["overhead"] = overhead(
+                workdir, args.quick, n or default_trials(), args.code.resolve()
+            )
     finally:
         if args.keep:
             print(f"scratch folder kept: {workdir}", file=sys.stderr)

@@ -56,3 +56,6 @@ def test_system_metrics_rows_time_both_sides_and_one_sample(tiny_data_dir, mlflo
     assert 0 < sample["range_s"][0] <= sample["median_s"] <= sample["range_s"][1]
     table = bench_system_metrics.markdown({"frequent": row, "sample": sample})
     assert "system metrics every 0.5 s vs off" in table and "of 5 s | ≤ 1% |" in table
+    assert 0.0 <= row["sampler_cpu_share"] < 1.0  # of one core, over the fits with sampling
+    # a cost measured at 0.5 s is a tenth of that at the default 5 s (samples scale with 1/s)
+    assert row["scaled_to_default"] == pytest.approx((row["ratio_median"] - 1) * 0.5 / 5.0)
