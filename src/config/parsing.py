@@ -31,7 +31,11 @@ def add_train_arguments(parser: ArgumentParser, nested_key: str | None = None) -
 
 
 def new_parser(prog: str, description: str) -> ArgumentParser:
-    parser = ArgumentParser(prog=prog, description=description, exit_on_error=False)
+    # allow_abbrev=False: argparse would take `--model.activatio tanh` for model.activation, so a
+    # typo could silently set a key; an unknown key is an error that names the likely one.
+    parser = ArgumentParser(
+        prog=prog, description=description, exit_on_error=False, allow_abbrev=False
+    )
     parser.add_argument("--config", action=ActionConfigFile, help="YAML config file (repeatable)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     return parser

@@ -69,6 +69,12 @@ PARSE_ERRORS = [
     ),
     Bad("unknown-section-in-file", ("--config", "{section_yaml}"), USAGE, ("modle", "allowed")),
     Bad("unknown-option", ("--model.dropot=0.1",), USAGE, ("model.dropot", "model.dropout")),
+    Bad(
+        "abbreviated-option",
+        ("--model.activatio=tanh",),
+        USAGE,
+        ("unknown key model.activatio", "did you mean model.activation"),
+    ),
     # wrong types
     Bad("lr-not-a-number", ("--optimizer.lr=abc",), USAGE, ("optimizer.lr", "float", "abc")),
     Bad("hidden-dims-not-a-list", ("--model.hidden_dims=abc",), USAGE, ("model.hidden_dims",)),
