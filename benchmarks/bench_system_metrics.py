@@ -10,7 +10,8 @@ hits both sides alike; median and min-max over the pairs):
      time over those fits (read from its thread CPU clock) as a share of their wall time;
   2. the same at the shortest interval allowed, 0.1 s: 50 times the default's sampling, so that
      a cost this machine's noise would hide at the default shows, and scales back to it
-     (cost at the default = cost at 0.1 s x 0.1 / interval);
+     (cost at the default = cost at 0.1 s x 0.1 / interval), with the upper end of the 95%
+     Student t interval of the pairs' mean ratio scaled the same way;
   3. one sample's own wall and CPU time (psutil reads plus its write to the store, what the
      sampling thread does each interval), and that as a share of the default interval: the bound.
 
@@ -34,6 +35,7 @@ from src.config.parsing import parse_train_config
 from src.config.tracking import MlflowConfig
 from src.data.datamodule import MNISTDataModule
 from src.runtime.threads import configure_threads
+from src.stats.intervals import t_interval
 from src.tracking.logger import MlflowRunLogger
 from src.tracking.runs import tracked_run
 from src.tracking.store import ensure_experiment, use_store
@@ -113,7 +115,12 @@ def bench_epochs(
     row = summarise(name, on, off)
     row["interval_s"] = interval_s
     row["sampler_cpu_share"] = sum(sampler_cpu_s) / sum(fit_wall_s)  # of one core, over the fits
+    row["ratios"] = [a / b for a, b in zip(on, off, strict=True)]
     row["scaled_to_default"] = (row["ratio_median"] - 1) * interval_s / DEFAULT_S
+    spread = t_interval(row["ratios"])  # the pairs' mean ratio, 95% Student t interval
+    if spread.high is not None:
+        row["ratio_t95"] = [spread.low, spread.high]
+        row["scaled_high"] = (spread.high - 1) * interval_s / DEFAULT_S
     return row
 
 
@@ -146,8 +153,13 @@ def bench_one_sample(client, experiment_id: str, samples: int) -> dict:
 
 
 def scaled(row: dict) -> str:
-    """The cost scaled to the default interval; the default's own row is its ratio already."""
-    return "" if row["interval_s"] == DEFAULT_S else f"{row['scaled_to_default']:+.3%}"
+    """The cost scaled to the default interval, with the upper end of its 95% t interval; the
+    default's own row is its ratio already."""
+    if row["interval_s"] == DEFAULT_S:
+        return ""
+    high = row.get("scaled_high")
+    bound = "" if high is None else f" (95% t interval up to {high:+.3%})"
+    return f"{row['scaled_to_default']:+.3%}{bound}"
 
 
 def markdown(results: dict) -> str:

@@ -137,8 +137,8 @@ class TrainerConfig:
     check_val_every_n_epoch: int = 1
     """Validate every n epochs."""
     enable_progress_bar: bool | None = None
-    """null: a live loss/accuracy bar when stdout is a terminal, else one line per epoch (a log
-    file, CI, a pipe); true: the bar anyway; false: quiet mode (no bar, no info lines)."""
+    """null: one line per epoch, and in a terminal a live loss/accuracy bar under them (not in a
+    log file, CI or a pipe); true: the bar anyway; false: quiet mode (no bar, lines or info)."""
 
     def __post_init__(self) -> None:
         check(self.max_epochs > 0, "trainer.max_epochs", "an int > 0", self.max_epochs)
