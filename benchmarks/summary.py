@@ -90,8 +90,13 @@ def system_rows(results: dict) -> Iterator[tuple[str, str, str]]:
 
 
 def command_rows(results: dict) -> Iterator[tuple[str, str, str]]:
+    from benchmarks.bench_command import WALL_DIFFERENCE
+
+    quick = results.get("epochs", 0) <= 3
     rows = {row["name"]: row for row in results.get("rows", [])}
     for name, row in rows.items():
+        if quick and row.get("method") == WALL_DIFFERENCE:
+            continue  # noise at 3 epochs: the full run's rows are in benchmarks/README.md
         label = (
             f"{name} (whole processes, {results['epochs']} epochs, {results['reps']} repetitions)"
         )

@@ -54,3 +54,16 @@ def test_result_files_older_than_this_run_are_left_out(tmp_path, monkeypatch) ->
     os.utime(old, (1_000_000, 1_000_000))
     table = summary.table(since=2_000_000)
     assert "per-trial overhead" not in table and "(not run: system, training, tune)" in table
+
+
+def test_a_quick_run_leaves_out_its_wall_difference_rows(tmp_path, monkeypatch) -> None:
+    from benchmarks.bench_command import WALL_DIFFERENCE
+
+    row = {**COMMAND["rows"][0], "method": WALL_DIFFERENCE}
+    printed = {**COMMAND["rows"][0], "name": "per epoch as each process times its epochs"}
+    for epochs, shown in ((3, False), (6, True)):
+        quick = {**COMMAND, "epochs": epochs, "rows": [row, printed]}
+        write_results(tmp_path, monkeypatch, command=quick)
+        table = summary.table()
+        assert ("default command vs raw loop, piped" in table) is shown
+        assert "per epoch as each process times its epochs" in table
