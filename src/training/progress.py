@@ -44,6 +44,27 @@ class LiveMetricsProgressBar(RichProgressBar):
         super().__init__(**kwargs)
         self._updated_at = -float("inf")
 
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)
+        for logger in _rank_zero_loggers():
+            logger.addFilter(self._above_the_bar)
+
+    def teardown(self, trainer, pl_module, stage: str) -> None:
+        for logger in _rank_zero_loggers():
+            logger.removeFilter(self._above_the_bar)
+        super().teardown(trainer, pl_module, stage)
+
+    def _above_the_bar(self, record: logging.LogRecord) -> bool:
+        """Lightning's info lines ("`Trainer.fit` stopped: `max_epochs=15` reached.") written by
+        its log handler while the bar is live land in the middle of the bar's line, and Rich then
+        redraws the bar under them: a torn copy of the bar stays on screen. Printed through the
+        bar's console instead, they go above it, as the epoch lines do."""
+        live = self.progress is not None and self.progress.live.is_started
+        if live and record.levelno < logging.WARNING:
+            self._console.print(record.getMessage(), markup=False, highlight=False)
+            return False
+        return True
+
     def get_metrics(self, trainer, pl_module) -> dict[str, float]:
         # Asked only when the bar is updated (below): one device read per redraw, not per step.
         return running_train_metrics(pl_module)
@@ -82,6 +103,10 @@ class LiveMetricsProgressBar(RichProgressBar):
             if isinstance(column, BarColumn):
                 column.bar_width = BAR_WIDTH  # leave room for the metrics on an 80-column line
         return columns
+
+
+def _rank_zero_loggers() -> list[logging.Logger]:
+    return [logging.getLogger(f"{name}.utilities.rank_zero") for name in RANK_ZERO_LOGGERS]
 
 
 def running_train_metrics(pl_module) -> dict[str, float]:

@@ -114,6 +114,9 @@ def test_progress_bar_shows_live_loss_and_accuracy_under_the_epoch_lines(
     assert "Epoch 2/2" in bar and "loss:" in bar and "acc:" in bar
     assert [line.split(" | ")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
     assert all(" | val loss " in line for line in lines)
+    # Lightning's info line at the fit's end is printed above the bar, on a line of its own,
+    # not written into the bar's line by a log handler.
+    assert "`Trainer.fit` stopped: `max_epochs=2` reached." in bar.splitlines()
 
 
 def test_by_default_a_pipe_or_file_gets_one_line_per_epoch_and_no_bar(
