@@ -106,8 +106,10 @@ def train_and_watch(data_dir, tmp_path, monkeypatch, capsys, *extra: str):
 
 
 def test_progress_bar_shows_live_loss_and_accuracy_under_the_epoch_lines(
-    tiny_data_dir, tmp_path, tracking_env, monkeypatch, capsys
+    tiny_data_dir, tmp_path, tracking_env, monkeypatch, capsys, caplog
 ) -> None:
+    # Lightning's info lines as a user sees them, whatever quiet runs earlier in this process set
+    caplog.set_level(logging.INFO, logger="lightning.pytorch")
     bar, lines = train_and_watch(
         tiny_data_dir, tmp_path, monkeypatch, capsys, "--trainer.enable_progress_bar=true"
     )
