@@ -91,10 +91,16 @@ def run_process(
 
 
 def write_study(
-    tmp_path: Path, data_dir: Path, store: str, name: str, epochs: int = 2, **study: Any
+    tmp_path: Path,
+    data_dir: Path,
+    store: str,
+    name: str,
+    epochs: int = 2,
+    early_stopping: bool = True,
+    **study: Any,
 ) -> Path:
-    """A study config on the synthetic set: `epochs` epochs of a 32-unit MLP per trial, its own
-    journal file, MLflow experiment and best-config folder."""
+    """A study config on the synthetic set: `epochs` epochs of a 32-unit MLP per trial (fewer when
+    `early_stopping` ends it), its own journal file, MLflow experiment and best-config folder."""
     import yaml
 
     config = {
@@ -105,6 +111,7 @@ def write_study(
             "model": {"hidden_dims": [32]},
             "data": {"data_dir": str(data_dir), "val_size": VAL_SIZE, "batch_size": 100},
             "trainer": {"max_epochs": epochs, "accelerator": "cpu", "enable_progress_bar": False},
+            "early_stopping": {"enabled": early_stopping},
             "mlflow": {
                 "experiment_name": f"tune-{name}",
                 "tracking_uri": store,

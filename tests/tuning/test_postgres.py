@@ -33,6 +33,10 @@ pytestmark = [
     ),
 ]
 N_TRIALS = 4
+# Trials long enough (40 epochs: 1.5-2.9 s here) that the survivor cannot finish the whole study
+# while the victim is still starting, and that a poll every 0.1 s finds the victim mid-trial. With
+# 2-epoch trials (0.3-0.6 s) the survivor once finished all four first, in CI.
+EPOCHS = 40
 
 
 def database_url() -> str:
@@ -77,6 +81,8 @@ def test_a_killed_workers_trial_is_retried_and_the_study_ends_exact(
         tiny_data_dir,
         mlflow_store,
         name,
+        epochs=EPOCHS,
+        early_stopping=False,
         storage=POSTGRES_URL,
         heartbeat_interval=1,
         grace_period=3,
