@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from src.config.train import TrainConfig
-from src.tracking import plots, registry
+from src.tracking import registry
 from src.tracking.redaction import redact_config
 
 MISCLASSIFIED_SHOWN = 24
@@ -55,6 +55,10 @@ def log_run_outputs(
 
 def _log_figures(client, run_id: str, module, datamodule, stage, probabilities) -> None:
     import mlflow
+
+    # matplotlib only where figures are drawn: src.compare imports this module for
+    # TEST_PREDICTIONS and loads no torchmetrics (which imports matplotlib when it is installed)
+    from src.tracking import plots
 
     history = {
         key: [(m.step, m.value) for m in client.get_metric_history(run_id, key)]
