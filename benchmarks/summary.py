@@ -57,8 +57,8 @@ def training_rows(results: dict) -> Iterator[tuple[str, str, str]]:
     if r:
         low, high = r["ratio_range"]
         yield (
-            "training epoch, in one process, vs a hand-written PyTorch loop (bar off, no"
-            " validation, no checkpoints, no logging)",
+            "training epoch, in one process, vs a hand-written PyTorch loop with the same fused"
+            " Adam (bar off, no validation, no checkpoints, no logging)",
             f"{r['ratio_median']:.2f}× ({low:.2f}–{high:.2f})",
             f"≤ 1.10× {verdict(r['ratio_median'], 1.10)}",
         )
