@@ -31,6 +31,11 @@ IGNORED_WARNINGS = (
 )
 
 
+def rank_zero_loggers() -> list[logging.Logger]:
+    """The loggers of rank_zero_info / rank_zero_warn in each copy of Lightning."""
+    return [logging.getLogger(f"{name}.utilities.rank_zero") for name in RANK_ZERO_LOGGERS]
+
+
 def _not_an_advert(record: logging.LogRecord) -> bool:
     return "litlogger" not in record.getMessage()  # Lightning prints one on every run
 
@@ -50,8 +55,7 @@ def configure_process() -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     for message in IGNORED_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
-    for name in RANK_ZERO_LOGGERS:
-        rank_zero = logging.getLogger(f"{name}.utilities.rank_zero")
+    for rank_zero in rank_zero_loggers():
         if _not_an_advert not in rank_zero.filters:
             rank_zero.addFilter(_not_an_advert)
     # First-use schema messages would make a one-line error three lines.

@@ -15,7 +15,7 @@ import time
 
 from lightning.pytorch.callbacks import Callback, RichProgressBar
 
-from src.runtime.process import RANK_ZERO_LOGGERS
+from src.runtime.process import RANK_ZERO_LOGGERS, rank_zero_loggers
 
 # Loggers whose INFO lines ("GPU available: ...", "Restoring states from the checkpoint ...",
 # MLflow's "Creating initial MLflow database tables") are noise in CI logs.
@@ -46,11 +46,11 @@ class LiveMetricsProgressBar(RichProgressBar):
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         super().setup(trainer, pl_module, stage)
-        for logger in _rank_zero_loggers():
+        for logger in rank_zero_loggers():
             logger.addFilter(self._above_the_bar)
 
     def teardown(self, trainer, pl_module, stage: str) -> None:
-        for logger in _rank_zero_loggers():
+        for logger in rank_zero_loggers():
             logger.removeFilter(self._above_the_bar)
         super().teardown(trainer, pl_module, stage)
 
@@ -103,10 +103,6 @@ class LiveMetricsProgressBar(RichProgressBar):
             if isinstance(column, BarColumn):
                 column.bar_width = BAR_WIDTH  # leave room for the metrics on an 80-column line
         return columns
-
-
-def _rank_zero_loggers() -> list[logging.Logger]:
-    return [logging.getLogger(f"{name}.utilities.rank_zero") for name in RANK_ZERO_LOGGERS]
 
 
 def running_train_metrics(pl_module) -> dict[str, float]:
