@@ -19,7 +19,7 @@ class MlflowConfig:
     """Log the trained network with mlflow.pytorch.log_model (servable, predicts raw pixels)."""
     log_plots: bool = True
     """Draw and log the run's figures: learning curves, confusion matrix, per-class accuracy and
-    the most confidently misclassified test images (0.7 s a run on 2 vCPUs)."""
+    the most confidently misclassified test images (about 1 s a run on 2 vCPUs)."""
     register_model: str | None = None
     """Register the logged model under this name and point the `champion` alias at it."""
     system_metrics: bool = True
