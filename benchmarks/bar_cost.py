@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import lightning.pytorch as L
@@ -94,6 +95,17 @@ class HookClock:
                 setattr(LiveMetricsProgressBar, name, original)
 
 
+def threads_cpu_s(chosen: Callable[[threading.Thread], bool]) -> float:
+    """CPU seconds so far of the live threads `chosen` picks, read from their thread CPU clocks.
+    (Also bench_system_metrics' clock; this file stays free of other benchmark modules because
+    bench_command runs it against another checkout's code.)"""
+    return sum(
+        time.clock_gettime(time.pthread_getcpuclockid(t.ident))
+        for t in threading.enumerate()
+        if t.ident is not None and chosen(t)
+    )
+
+
 class RefreshThreadClock(L.Callback):
     """CPU seconds of the threads other than this one that run during the fit (Rich's refresh
     thread, with the bar), read from their thread CPU clocks when the fit ends."""
@@ -103,11 +115,7 @@ class RefreshThreadClock(L.Callback):
 
     def on_fit_end(self, trainer, pl_module) -> None:
         mine = threading.get_ident()
-        self.cpu_s = sum(
-            time.clock_gettime(time.pthread_getcpuclockid(t.ident))
-            for t in threading.enumerate()
-            if t.ident not in (None, mine) and t.name.startswith("Thread")
-        )
+        self.cpu_s = threads_cpu_s(lambda t: t.ident != mine and t.name.startswith("Thread"))
 
 
 def fit(datamodule, bar: bool, epochs: int, seed: int) -> dict:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import lightning.pytorch as L
 
+from benchmarks.bar_cost import threads_cpu_s
 from benchmarks.bench_training import EpochTimer, machine, summarise
 from src.config.parsing import parse_train_config
 from src.config.tracking import MlflowConfig
@@ -57,14 +58,7 @@ class SamplerClock(L.Callback):
 
     @staticmethod
     def _read() -> float:
-        import threading
-
-        clocks = [
-            time.clock_gettime(time.pthread_getcpuclockid(t.ident))
-            for t in threading.enumerate()
-            if t.name == THREAD_NAME and t.ident is not None
-        ]
-        return sum(clocks)
+        return threads_cpu_s(lambda t: t.name == THREAD_NAME)
 
     def on_fit_start(self, trainer, pl_module) -> None:
         self._started = self._read()
