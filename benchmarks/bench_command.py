@@ -7,6 +7,8 @@ sides alike; the range is min-max):
      (wall of N epochs - wall of 1 epoch) / (N - 1), whole processes, in a pseudo-terminal (the
      default shows the progress bar there) and piped (the default prints one line per epoch).
      Both validate every epoch; the command also checkpoints, logs to MLflow and tests at the end.
+     Also side by side (benchmarks/side_by_side.py): both processes at once, one vCPU each, so
+     that the machine's slow and fast spells hit both sides alike.
   2. the progress bar's cost per epoch: the default in a pseudo-terminal (bar) and piped (epoch
      log) vs `--trainer.enable_progress_bar false`, per epoch as in 1; and, with less noise,
      inside one process in a pseudo-terminal (benchmarks/bar_cost.py): epochs with the bar vs
@@ -32,15 +34,13 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
+from benchmarks.side_by_side import EPOCH_LINE, side_by_side, two_cpus
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"per_epoch": 1.10, "bar": 1.02, "fixed_vs_floor": 1.5}
 BAR_COST = Path(__file__).with_name("bar_cost.py")
 FLOOR = [sys.executable, "-c", "import torch, lightning.pytorch, mlflow"]
 PHASES = ("store", "data", "run_start", "fit", "test", "outputs", "plots", "model")
-
-
-# "epoch 3/6 | train loss ... | 2.3 s" (src.train's epoch log), "epoch 3 val loss ... 2.1 s" (raw)
-EPOCH_LINE = re.compile(r"^epoch \d+\D.*?([0-9.]+) s\s*$", re.MULTILINE)
 
 
 def wall(command: list[str], tty: bool, cwd: Path = ROOT) -> float:
@@ -151,13 +151,19 @@ def bench(reps: int, epochs: int, code: Path = ROOT) -> dict:
 
         quiet = ("--trainer.enable_progress_bar=false",)
         fixed, floor, breakdowns = [], [], []
-        for _ in range(reps):
+        cpus = two_cpus()
+        for rep in range(reps):
             for tty in (True, False):
                 mode = "tty" if tty else "pipe"
                 for side, command, cwd in (("raw", Commands.raw, ROOT), ("default", c.train, code)):
                     whole_s, printed_s = per_epoch(command, epochs, tty, cwd)
                     add(f"{side}_{mode}", whole_s)
                     add(f"{side}_{mode}_printed", printed_s)
+            if cpus is not None:  # each side on each vCPU in turn
+                pinned = cpus if rep % 2 == 0 else (cpus[1], cpus[0])
+                mine, theirs = side_by_side(c.train(epochs), Commands.raw, pinned, code, ROOT)
+                add("side_default", mine)
+                add("side_raw", theirs)
             add("quiet", per_epoch(lambda n: c.train(n, *quiet), epochs, False, code)[0])
             floor.append(wall(FLOOR, tty=False))
             whole = wall(c.train(1), tty=False, cwd=code)
@@ -175,6 +181,10 @@ def bench(reps: int, epochs: int, code: Path = ROOT) -> dict:
                   " checkpoints; not the epoch's MLflow write), default command vs raw loop,"
                   " piped", s["default_pipe_printed"], s["raw_pipe_printed"],
                   TARGETS["per_epoch"]),
+        *([ratio_row("per epoch side by side, one vCPU each: the default command and the raw"
+                      " loop at once, pinned, piped; the raw epochs inside the command's epochs"
+                      " 2..N", s["side_default"], s["side_raw"], TARGETS["per_epoch"])]
+          if cpus is not None else []),
         ratio_row("progress bar: default in a pseudo-terminal vs enable_progress_bar=false",
                   s["default_tty"], s["quiet"], TARGETS["bar"], walls),
         ratio_row("epoch log: default piped vs enable_progress_bar=false",
