@@ -13,6 +13,7 @@ import json
 
 from src.config.parsing import new_parser, parse_args
 from src.runtime.main import run_main
+from src.runtime.process import importing_libraries
 
 
 def main(argv: list[str]) -> int:
@@ -25,10 +26,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--log", action="store_true", help="log the table as a new MLflow run")
     parser.add_argument("--tracking-uri", help="default: $MLFLOW_TRACKING_URI or mlruns/")
     args = parse_args(parser, argv)
-    from src.comparison.comparison import compare_runs
-    from src.comparison.record import log_comparison
-    from src.comparison.report import to_document, to_markdown
-    from src.tracking.store import resolve_tracking_uri, use_store
+    with importing_libraries():
+        from src.comparison.comparison import compare_runs
+        from src.comparison.record import log_comparison
+        from src.comparison.report import to_document, to_markdown
+        from src.tracking.store import resolve_tracking_uri, use_store
 
     # Read-only unless --log: not even the sweep that closes dead processes' runs.
     client = use_store(resolve_tracking_uri(args.tracking_uri), close_dead_runs=args.log)

@@ -14,6 +14,7 @@ from typing import get_args
 from src.config.names import DatasetName
 from src.config.parsing import add_model_arguments, new_parser, parse_args
 from src.runtime.main import run_main
+from src.runtime.process import importing_libraries
 
 
 def print_evaluation(model, result) -> None:
@@ -38,8 +39,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--dataset", choices=get_args(DatasetName), help="default: trained")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     args = parse_args(parser, argv)
-    from src.inference.evaluation import evaluate
-    from src.inference.loading import load_model
+    with importing_libraries():
+        from src.inference.evaluation import evaluate
+        from src.inference.loading import load_model
 
     model = load_model(args.run_id, args.model_uri, args.checkpoint, args.tracking_uri)
     result = evaluate(model, args.data_dir, args.dataset)

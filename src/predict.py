@@ -23,6 +23,7 @@ import numpy as np
 
 from src.config.parsing import add_model_arguments, new_parser, parse_args
 from src.runtime.main import run_main
+from src.runtime.process import importing_libraries
 
 
 def print_predictions(
@@ -62,8 +63,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--top", type=int, default=3, help="classes shown per input (table)")
     parser.add_argument("--json", action="store_true", help="one JSON object per input")
     args = parse_args(parser, argv)
-    from src.inference.images import load_inputs, predict, save_preprocessed
-    from src.inference.loading import load_model
+    with importing_libraries():
+        from src.inference.images import load_inputs, predict, save_preprocessed
+        from src.inference.loading import load_model
 
     names, images = load_inputs(args.inputs, args.invert)
     if args.show_preprocessed:

@@ -24,6 +24,7 @@ from src.config.parsing import (
 )
 from src.errors import UsageError
 from src.runtime.main import run_main
+from src.runtime.process import importing_libraries
 from src.runtime.signals import RunInterrupted
 from src.training.checkpoints import find_run_checkpoint, read_checkpoint
 
@@ -80,7 +81,8 @@ def main(argv: list[str]) -> int:
         parser.set_defaults({**defaults, "ckpt_path": str(path)})
         namespace = parse_args(parser, argv)
     cfg = instantiate_train_config(namespace, parser)
-    from src.training.run import run_training
+    with importing_libraries():
+        from src.training.run import run_training
 
     try:
         result = run_training(cfg)
@@ -101,8 +103,9 @@ def _train_group(cfg, namespace) -> int:
     if namespace.n_jobs < 1:
         raise UsageError(f"--n-jobs {namespace.n_jobs}: expected an int >= 1")
     cfg, members = plan_group(cfg, namespace.seeds, namespace.folds)  # bad flags: before torch
-    from src.groups.runner import run_group
-    from src.groups.summary import print_group_summary
+    with importing_libraries():
+        from src.groups.runner import run_group
+        from src.groups.summary import print_group_summary
 
     print_group_summary(run_group(cfg, members, n_jobs=namespace.n_jobs))
     return 0

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from src.config.parsing import parse_tune_config
 from src.runtime.main import run_main
+from src.runtime.process import importing_libraries
 
 
 def main(argv: list[str]) -> int:
     cfg = parse_tune_config(argv, description=__doc__.split("\n\n")[0])
-    from src.tuning.study import run_study
+    with importing_libraries():
+        from src.tuning.study import run_study
 
     run_study(cfg, argv, debug="--debug" in argv)
     return 0
