@@ -178,7 +178,7 @@ def bench(reps: int, epochs: int, code: Path = ROOT) -> dict:
         ratio_row("per epoch, default command vs raw loop, piped (epoch log)",
                   s["default_pipe"], s["raw_pipe"], TARGETS["per_epoch"], walls),
         ratio_row("per epoch as each process times its epochs 2..N (training, validation,"
-                  " checkpoints; not the epoch's MLflow write), default command vs raw loop,"
+                  " checkpoints), default command vs raw loop,"
                   " piped", s["default_pipe_printed"], s["raw_pipe_printed"],
                   TARGETS["per_epoch"]),
         *([ratio_row("per epoch side by side, one vCPU each: the default command and the raw"
