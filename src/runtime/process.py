@@ -8,6 +8,7 @@ import contextlib
 import gc
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 
@@ -20,6 +21,8 @@ RANK_ZERO_LOGGERS = (
     "pytorch_lightning",
     "lightning_fabric",
 )
+# What importing_libraries is for: loaded once, they stay for the process's life.
+LIBRARIES = {"torch", "lightning", "mlflow"}
 IGNORED_WARNINGS = (
     # Lightning's advice for DataLoaders does not apply to in-memory tensor batches.
     ".*does not have many workers.*",
@@ -74,7 +77,12 @@ def importing_libraries() -> Iterator[None]:
     objects, each pass longer than the last: 8 passes, 1.0 s of a training command's start on
     2 vCPUs (benchmarks/README.md). Collection is off while they import, and what they created is
     frozen after: later full passes skip it too. Those objects live as long as the process.
+    Once they are loaded (an entry point run again in the same process, as tests do), it does
+    nothing: freezing then would only keep the caller's garbage forever.
     """
+    if LIBRARIES.issubset(sys.modules):
+        yield
+        return
     enabled = gc.isenabled()
     gc.disable()
     try:
