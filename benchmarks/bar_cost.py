@@ -60,9 +60,9 @@ class HookClock:
     RichProgressBar ones it inherits), by hook, while installed.
 
     The hooks that run while epochs run are timed by the thread's CPU clock, not the wall clock:
-    one that runs while the checkpoint writer thread holds the GIL waits up to the 5 ms switch
-    interval for it, and the wall clock then charged the bar with checkpoint writing (hooks 0.4%
-    of the fit before the writes moved to a thread, 0.5-2.2% after, the same afternoon).
+    a hook that waits for the GIL while a checkpoint or metrics writer thread holds it is not
+    doing the bar's work. (What did inflate the hooks, to 0.5-2.2% of the fit against 0.4-0.5%,
+    once the writes moved to threads, was CPU: full collections landing in a hook; see main.)
     `setup`/`teardown` keep the wall clock: stopping the display sleeps, off the CPU, until
     Rich's refresh thread ends, and the training thread waits for that.
     """
