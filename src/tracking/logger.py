@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from lightning.pytorch.loggers.logger import Logger
@@ -12,25 +11,29 @@ from lightning.pytorch.utilities import rank_zero_only
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
+from src.runtime.writes import SerialWriter
+
 
 class MlflowRunLogger(Logger):
     """Lightning logger writing into a run this process already owns.
 
     Lightning's MLFlowLogger creates and terminates runs itself (FINISHED right after fit, before
     testing); owning the run in `tracked_run` keeps its status honest. Each epoch's metrics go in
-    one `log_batch` call, made by a thread: the store's commit (8-9 ms on sqlite here, twice an
-    epoch) is then off the training thread. `finalize`, which Lightning calls at the end of every
-    stage, also when it fails or is interrupted, waits for the writes and raises their errors.
-    Not MLflow's `synchronous=False`: its queue's thread is joined at exit and polls with a 1 s
-    timeout, up to a second more on every command's exit.
+    one `log_batch` call, made by `writer`'s thread: the store's commit (8-9 ms on sqlite here,
+    twice an epoch) is then off the training thread. The trainer writes its checkpoints through
+    the same writer, so that they never get ahead of the metrics (`SerialWriter`). `finalize`,
+    which Lightning calls at the end of every stage, also when it fails or is interrupted, waits
+    for the writes and raises their errors. Not MLflow's `synchronous=False`: its queue's thread
+    is joined at exit and polls with a 1 s timeout, up to a second more on every command's exit.
     """
 
-    def __init__(self, client: MlflowClient, run_id: str) -> None:
+    def __init__(
+        self, client: MlflowClient, run_id: str, writer: SerialWriter | None = None
+    ) -> None:
         super().__init__()
         self._client = client
         self._run_id = run_id
-        self._writer: ThreadPoolExecutor | None = None  # one thread: epochs stay in order
-        self._writes: list[Future] = []
+        self.writer = writer if writer is not None else SerialWriter()
 
     @property
     def name(self) -> str:
@@ -56,15 +59,8 @@ class MlflowRunLogger(Logger):
             return
         timestamp = int(time.time() * 1000)
         batch = [Metric(key, value, timestamp, epoch) for key, value in values.items()]
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="epoch-metrics")
-        self._writes.append(self._writer.submit(self._client.log_batch, self._run_id, batch))
+        self.writer.submit(self._client.log_batch, self._run_id, batch)
 
     @rank_zero_only
     def finalize(self, status: str) -> None:
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.shutdown(wait=True)
-        writes, self._writes = self._writes, []
-        for write in writes:
-            write.result()  # a write that failed raises its error here
+        self.writer.wait()  # a write that failed raises its error here

@@ -7,11 +7,13 @@ import dataclasses
 import functools
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import lightning.pytorch as L
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
-from lightning.pytorch.plugins.io import AsyncCheckpointIO
+from lightning.pytorch.plugins.io.wrapper import _WrappingCheckpointIO
+from lightning_utilities.core.apply_func import apply_to_collection
 
 from src.config.train import TrainConfig
 from src.data.datamodule import MNISTDataModule
@@ -19,6 +21,8 @@ from src.models.classifier import MLPClassifier
 from src.models.losses import make_loss
 from src.models.mlp import MLP
 from src.models.optim import build_optimizer, build_scheduler
+from src.runtime.writes import SerialWriter
+from src.tracking.logger import MlflowRunLogger
 from src.training.callbacks import DDPSignals, EMAWeights
 from src.training.progress import progress_callbacks, shows_bar
 
@@ -126,17 +130,44 @@ def build_trainer(
     options["enable_progress_bar"] = shows_bar(options["enable_progress_bar"])
     if not cfg.data.validates:
         options["limit_val_batches"] = 0  # else Lightning warns about the empty val loader
+    # The logger's writer also writes the checkpoints: one thread keeps them in order.
+    writer = logger.writer if isinstance(logger, MlflowRunLogger) else SerialWriter()
     return L.Trainer(
         **options,
         logger=logger if logger is not None else False,
         callbacks=[*build_callbacks(cfg, checkpoint_dir), *extra_callbacks],
         log_every_n_steps=1,  # only epoch-level metrics are logged; no per-step cost
         enable_model_summary=False,
-        # best.ckpt and last.ckpt are written by a thread from a copy of the tensors, so that
-        # training does not wait on serialising and renaming them: 30-40 ms of a 2 s CPU epoch
-        # (benchmarks/README.md). Lightning waits for the writes at the end of every stage.
-        plugins=[AsyncCheckpointIO()],
+        plugins=[SerialCheckpointIO(writer)],
     )
+
+
+class SerialCheckpointIO(_WrappingCheckpointIO):
+    """Checkpoints written by the run's `SerialWriter` thread from a copy of the tensors.
+
+    Training then does not wait on serialising and renaming best.ckpt and last.ckpt (30-40 ms of
+    a 2 s CPU epoch, benchmarks/README.md), and the files never get ahead of the metrics logged
+    before them. Lightning's AsyncCheckpointIO does the same in a thread of its own; its base
+    class is the one the strategy recognises and fills in with the usual torch.save IO.
+    """
+
+    def __init__(self, writer: SerialWriter) -> None:
+        super().__init__()
+        self._writer = writer
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None
+    ) -> None:
+        # The copy is taken now, on the training thread: the next step changes the weights.
+        copy = apply_to_collection(checkpoint, torch.Tensor, lambda t: t.detach().clone())
+        self._writer.submit(self.checkpoint_io.save_checkpoint, copy, path, storage_options)
+
+    def remove_checkpoint(self, path: str | Path) -> None:
+        self._writer.submit(self.checkpoint_io.remove_checkpoint, path)  # after earlier saves
+
+    def teardown(self) -> None:
+        """Lightning calls this at the end of every stage, also a failed or interrupted one."""
+        self._writer.wait()
 
 
 def device_name(trainer: L.Trainer) -> str:

@@ -48,7 +48,7 @@ class WeightsAtSave(Callback):
 def test_checkpoints_hold_the_weights_of_the_epoch_that_saved_them(
     tiny_data_dir, tmp_path, tracking_env
 ) -> None:
-    # The files are written by a thread while training goes on (AsyncCheckpointIO): training
+    # The files are written by a thread while training goes on (SerialCheckpointIO): training
     # must not change the tensors being written, and the fit must wait for the last write.
     # On the synthetic digits val/acc reaches 1.0 within two epochs and cannot rise after: the
     # best epoch is early, and last.ckpt must still be the final epoch's (Lightning 2.6's
