@@ -130,6 +130,9 @@ def spread(values: list[float]) -> dict:
 # with --quick's 3 epochs its ratios moved by up to ±50% between two repetitions here, so the
 # README's summary (benchmarks/summary.py) leaves such rows out of a quick run.
 WALL_DIFFERENCE = "wall difference"
+# The side-by-side row counts the epochs 2..N: with --quick's 3 that is 2 epochs a process (it
+# read 1.26-1.33x there, 1.18-1.20x with 6 epochs); 5 gives it 4, for about 12 s more.
+SIDE_BY_SIDE_EPOCHS = 5
 
 
 def ratio_row(
@@ -161,7 +164,8 @@ def bench(reps: int, epochs: int, code: Path = ROOT) -> dict:
                     add(f"{side}_{mode}_printed", printed_s)
             if cpus is not None:  # each side on each vCPU in turn
                 pinned = cpus if rep % 2 == 0 else (cpus[1], cpus[0])
-                mine, theirs = side_by_side(c.train(epochs), Commands.raw, pinned, code, ROOT)
+                command = c.train(max(epochs, SIDE_BY_SIDE_EPOCHS))
+                mine, theirs = side_by_side(command, Commands.raw, pinned, code, ROOT)
                 add("side_default", mine)
                 add("side_raw", theirs)
             add("quiet", per_epoch(lambda n: c.train(n, *quiet), epochs, False, code)[0])

@@ -46,9 +46,14 @@ TARGETS = {
 }
 
 
+def default_study() -> dict[str, Any]:
+    """configs/tune/default.yaml as a dict: a fresh copy each call, for the caller to change."""
+    return yaml.safe_load(DEFAULT_STUDY.read_text())
+
+
 def study_config(name: str, workdir: Path, quick: bool, **changes: Any) -> dict[str, Any]:
     """configs/tune/default.yaml with a random sampler, its own storage, and `changes`."""
-    config = yaml.safe_load(DEFAULT_STUDY.read_text())
+    config = default_study()
     config.update(
         study_name=name,
         storage=str(workdir / "journal.log"),
@@ -68,10 +73,6 @@ def study_config(name: str, workdir: Path, quick: bool, **changes: Any) -> dict[
             node = node.setdefault(part, {})
         node[leaf] = value
     return config
-
-
-def default_trials() -> int:
-    return int(yaml.safe_load(DEFAULT_STUDY.read_text())["n_trials"])
 
 
 def run_study(config: dict[str, Any], workdir: Path, code: Path = ROOT) -> dict[str, Any]:
@@ -173,9 +174,8 @@ def overhead(workdir: Path, quick: bool, n_trials: int, code: Path = ROOT) -> di
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
-    default = yaml.safe_load(DEFAULT_STUDY.read_text())
     config = study_config("bench-overhead", workdir, quick, n_trials=n_trials)
-    config["sampler"] = default["sampler"]  # the default study's own sampler (tpe), not random
+    config["sampler"] = default_study()["sampler"]  # the default study's own (tpe), not random
     arm = run_study(config, workdir, code)
     storage = JournalStorage(JournalFileBackend(config["storage"]))
     trials = sorted(
@@ -274,7 +274,7 @@ def main() -> None:
     try:
         if args.only in (None, "pruning"):
             n = args.pruning_trials or (8 if args.quick else 30)
-            pruners = args.pruners or [yaml.safe_load(DEFAULT_STUDY.read_text())["pruner"]["name"]]
+            pruners = args.pruners or [default_study()["pruner"]["name"]]
             results["pruning"] = pruning(workdir, args.quick, n, pruners)
         if args.only in (None, "workers"):
             n = args.worker_trials or (4 if args.quick else 12)
@@ -282,7 +282,7 @@ def main() -> None:
         if args.only in (None, "overhead"):
             n = args.overhead_trials or (8 if args.quick else None)
             results["overhead"] = overhead(
-                workdir, args.quick, n or default_trials(), args.code.resolve()
+                workdir, args.quick, n or int(default_study()["n_trials"]), args.code.resolve()
             )
     finally:
         if args.keep:
