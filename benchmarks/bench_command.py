@@ -136,11 +136,18 @@ SIDE_BY_SIDE_EPOCHS = 5
 
 
 def ratio_row(
-    name: str, ours: list[float], theirs: list[float], target: float, method: str = ""
+    name: str,
+    ours: list[float],
+    theirs: list[float],
+    target: float,
+    method: str = "",
+    epochs: int | None = None,
 ) -> dict:
+    """One row; `epochs`: those of the commands it times, when not the run's."""
     ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
     return {"name": name, "ours_s": spread(ours), "theirs_s": spread(theirs),
-            "ratio": spread(ratios), "target": target, "method": method}  # fmt: skip
+            "ratio": spread(ratios), "target": target, "method": method,
+            **({"epochs": epochs} if epochs is not None else {})}  # fmt: skip
 
 
 def bench(reps: int, epochs: int, code: Path = ROOT) -> dict:
@@ -187,7 +194,8 @@ def bench(reps: int, epochs: int, code: Path = ROOT) -> dict:
                   TARGETS["per_epoch"]),
         *([ratio_row("per epoch side by side, one vCPU each: the default command and the raw"
                       " loop at once, pinned, piped; the raw epochs inside the command's epochs"
-                      " 2..N", s["side_default"], s["side_raw"], TARGETS["per_epoch"])]
+                      " 2..N", s["side_default"], s["side_raw"], TARGETS["per_epoch"],
+                      epochs=max(epochs, SIDE_BY_SIDE_EPOCHS))]
           if cpus is not None else []),
         ratio_row("progress bar: default in a pseudo-terminal vs enable_progress_bar=false",
                   s["default_tty"], s["quiet"], TARGETS["bar"], walls),
@@ -195,7 +203,7 @@ def bench(reps: int, epochs: int, code: Path = ROOT) -> dict:
                   s["default_pipe"], s["quiet"], TARGETS["bar"], walls),
     ]  # fmt: skip
     rows.append(ratio_row("fixed cost of a 1-epoch command vs the import floor",
-                          fixed, floor, TARGETS["fixed_vs_floor"]))  # fmt: skip
+                          fixed, floor, TARGETS["fixed_vs_floor"], epochs=1))  # fmt: skip
     bar = bar_cost(pairs=max(1, reps), epochs=3, code=code)
     rows.append({"name": "progress bar in one process, pseudo-terminal: epochs with the bar vs"
                  " enable_progress_bar=false", "ours_s": spread([bar["epoch_on_s"]]),

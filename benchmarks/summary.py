@@ -97,9 +97,9 @@ def command_rows(results: dict) -> Iterator[tuple[str, str, str]]:
     for name, row in rows.items():
         if quick and row.get("method") == WALL_DIFFERENCE:
             continue  # noise at 3 epochs: the full run's rows are in benchmarks/README.md
-        label = (
-            f"{name} (whole processes, {results['epochs']} epochs, {results['reps']} repetitions)"
-        )
+        epochs = row.get("epochs", results["epochs"])
+        plural = "s" if epochs != 1 else ""
+        label = f"{name} (whole processes, {epochs} epoch{plural}, {results['reps']} repetitions)"
         if name.startswith("progress bar in one process"):
             label = name
         target = row["target"]

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from src.comparison.decide import Candidate
+from src.tracking.artifacts import TEST_PREDICTIONS
 
 DIGEST_CHARS = 36  # what MLflow keeps of a dataset digest (src/tracking/runs.py)
 
@@ -50,9 +51,6 @@ def _test_labels(dataset: str, data_dir: str, digest: str | None, cache: dict):
 
 def with_predictions(client, candidate: Candidate, label_cache: dict) -> Candidate:
     """The candidate with its predictions and test labels, or with the reason they are missing."""
-    # Imported here: the module brings matplotlib (seconds), paid only when McNemar may apply.
-    from src.tracking.artifacts import TEST_PREDICTIONS
-
     # MLflow draws a progress bar per download on stderr: noise around the table or the JSON.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     run = client.get_run(candidate.run_id)

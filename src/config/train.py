@@ -208,9 +208,10 @@ class TrainConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
     checkpoint_dir: str = "checkpoints"
-    """Checkpoints go to <checkpoint_dir>/<experiment>/<run name>/."""
+    """Checkpoints go to <checkpoint_dir>/<experiment>/<MLflow run id>/."""
     ckpt_path: str | None = None
-    """Resume: a .ckpt file, or "last" for the newest last.ckpt of this run name."""
+    """Resume: a .ckpt file, or "last" for the newest last.ckpt of this experiment's runs that no
+    live process is training."""
 
     def __post_init__(self) -> None:
         """Rules that span sections."""

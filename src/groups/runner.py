@@ -96,7 +96,10 @@ def run_group(
         within = active.info.run_id
     previous = records.resumable_parent(client, experiment_id, hashed, described, members, within)
     parent_tags = {"group_role": "parent", "config_hash": hashed, "group_members": described}
-    name = run_name or f"{cfg.mlflow.run_name or cfg.mlflow.experiment_name}-group"
+    # The config hash in the name tells groups of different configs apart where only names show
+    # (the MLflow UI's run list, src.compare's table); a rerun of the same config shares it.
+    base = cfg.mlflow.run_name or cfg.mlflow.experiment_name
+    name = run_name or f"{base}-group-{hashed[:6]}"
     with tracked_run(
         experiment_id, name, run_id=previous, nested=nested, tags={**parent_tags, **(tags or {})}
     ) as parent:

@@ -32,7 +32,8 @@ def test_a_two_seed_group_is_a_parent_with_two_nested_finished_members(seed_grou
     _, parent, members, _ = seed_group
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["group_members"] == "seeds 42-43"
-    assert parent.data.tags["mlflow.runName"] == "two-seeds-group"
+    hashed = parent.data.tags["config_hash"]
+    assert parent.data.tags["mlflow.runName"] == f"two-seeds-group-{hashed[:6]}"
     assert "seed" not in parent.data.params and "data.fold" not in parent.data.params
     assert parent.data.params["model.hidden_dims"] == "[32]"
     assert [m.data.tags["seed"] for m in members] == ["42", "43"]
@@ -103,3 +104,23 @@ def test_a_two_fold_group_validates_each_member_on_another_fold(
     (parent,) = group_runs(mlflow_store, "two-folds", "parent")
     assert parent.data.tags["group_members"] == "2 folds" and parent.data.metrics["members"] == 2
     assert "Group summary: 2 folds" in printed
+
+
+@pytest.mark.slow
+def test_seeds_times_folds_trains_every_pair_once_under_one_parent(
+    tiny_data_dir, mlflow_store, tmp_path
+) -> None:
+    words = group_words(tiny_data_dir, tmp_path, "seeds-x-folds", "--seeds=2", "--folds=2")
+    printed = train_in_process(mlflow_store, words)
+    (parent,) = group_runs(mlflow_store, "seeds-x-folds", "parent")
+    members = group_runs(mlflow_store, "seeds-x-folds", "member")
+    pairs = sorted((m.data.tags["seed"], m.data.tags["fold"]) for m in members)
+    assert pairs == [("42", "0"), ("42", "1"), ("43", "0"), ("43", "1")]
+    assert {m.data.params["data.fold"] for m in members} == {"0", "1"}
+    assert {m.data.tags["mlflow.parentRunId"] for m in members} == {parent.info.run_id}
+    assert {m.info.status for m in members} == {"FINISHED"}
+    assert parent.data.tags["group_members"] == "seeds 42-43 x 2 folds"
+    assert parent.data.metrics["members"] == 4
+    accuracies = [m.data.metrics["test/acc"] for m in members]
+    assert parent.data.metrics["test/acc_mean"] == pytest.approx(np.mean(accuracies), rel=1e-9)
+    assert "Group summary: seeds 42-43 x 2 folds" in printed

@@ -1,5 +1,6 @@
-"""Ctrl-C in the middle of a group (a real `python -m src.train --seeds 2` process): the parent
-and the running member end KILLED, the member that had finished stays FINISHED."""
+"""Ctrl-C or a scheduler's SIGTERM in the middle of a group (a real `python -m src.train --seeds 2`
+process): the parent and the running member end KILLED, the member that had finished stays
+FINISHED."""
 
 from __future__ import annotations
 
@@ -39,22 +40,23 @@ def wait_for_second_member_training(proc, store: str, experiment: str, checkpoin
 
 
 @pytest.mark.slow
-def test_sigint_mid_group_kills_parent_and_running_member_and_keeps_the_finished_one(
-    tiny_data_dir, mlflow_store, tmp_path
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_mid_group_kills_parent_and_running_member_and_keeps_the_finished_one(
+    signum, tiny_data_dir, mlflow_store, tmp_path
 ) -> None:
-    experiment = "group-sigint"
+    experiment = f"group-{signum.name.lower()}"
     words = group_words(tiny_data_dir, tmp_path, experiment, "--seeds=2", "--trainer.max_epochs=40")
     proc = start(words, mlflow_store)
     checkpoints = tmp_path / "checkpoints" / experiment
     first, second = wait_for_second_member_training(proc, mlflow_store, experiment, checkpoints)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     code, stderr = finish(proc)
 
-    assert code == 130, stderr[-2000:]
+    assert code == 128 + signum, stderr[-2000:]
     assert "Traceback" not in stderr
     last = stderr.strip().splitlines()[-1]
     parent_id = first.data.tags["group_id"]
-    assert last.startswith("error: interrupted by SIGINT")
+    assert last.startswith(f"error: interrupted by {signum.name}")
     assert f"group run {parent_id} marked KILLED too; the same command continues the group" in last
     client = MlflowClient(mlflow_store)
     assert client.get_run(parent_id).info.status == "KILLED"
