@@ -144,3 +144,51 @@ def test_the_bar_is_the_default_in_a_terminal_and_the_setting_forces_either_way(
     monkeypatch.setattr("sys.stdout.isatty", lambda: False)
     assert not shows_bar(None) and isinstance(progress_callbacks(None)[0], EpochLog)
     assert shows_bar(True) and isinstance(progress_callbacks(True)[0], LiveMetricsProgressBar)
+
+
+def started_progress(refreshes_per_s: float):
+    """Lightning's own Rich progress display, started as its bar starts it, into a string."""
+    import io
+
+    from lightning.pytorch.callbacks.progress.rich_progress import CustomProgress
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=80)
+    progress = CustomProgress(
+        auto_refresh=True, refresh_per_second=refreshes_per_s, console=console
+    )
+    progress.start()
+    return progress
+
+
+def test_the_bar_stops_without_waiting_out_its_refresh_threads_sleep() -> None:
+    import time
+
+    from src.training.progress import WakeOnStop, wake_on_stop
+
+    progress = started_progress(refreshes_per_s=0.01)  # Lightning's thread: 100 s sleeps
+    lightnings = progress.live._refresh_thread
+    wake_on_stop(progress)
+    assert isinstance(progress.live._refresh_thread, WakeOnStop)
+    started = time.monotonic()
+    progress.stop()
+    assert time.monotonic() - started < 10, "the stop waited out a sleep"
+    assert lightnings.done.is_set()  # told to stop: it ends after its sleep, unjoined
+
+
+def test_the_swapped_refresh_thread_still_redraws_when_asked() -> None:
+    import time
+
+    from src.training.progress import wake_on_stop
+
+    progress = started_progress(refreshes_per_s=50)
+    wake_on_stop(progress)
+    redraws = []
+    refresh = progress.live.refresh
+    progress.live.refresh = lambda: (redraws.append(1), refresh())
+    progress.soft_refresh()
+    deadline = time.monotonic() + 10
+    while not redraws and time.monotonic() < deadline:
+        time.sleep(0.01)
+    progress.stop()
+    assert redraws, "a soft refresh was never drawn"
