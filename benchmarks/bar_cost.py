@@ -6,8 +6,9 @@ without (`false`, quiet), the order swapped every pair; each epoch is timed star
 (training, validation, checkpoints; no MLflow run). For the fits with the bar it also counts
 what the bar itself spends: the training thread's CPU time inside the bar's hooks while epochs
 run (as a share of the fit), the CPU time of Rich's refresh thread (its thread CPU clock), and,
-once per fit, the seconds its `setup`/`teardown` take (starting Rich's display and stopping it,
-which waits for the refresh thread's sleep to end). Prints one JSON line.
+once per fit, the seconds its `setup`/`teardown` take (starting Rich's display and stopping it;
+the stop waited out the refresh thread's quarter-second sleep until `WakeOnStop`). Prints one
+JSON line.
 
   script -qec "python -m benchmarks.bar_cost --pairs 4 --epochs 3" /dev/null
 """
