@@ -64,8 +64,8 @@ class HookClock:
     a hook that waits for the GIL while a checkpoint or metrics writer thread holds it is not
     doing the bar's work. (What did inflate the hooks, to 0.5-2.2% of the fit against 0.4-0.5%,
     once the writes moved to threads, was CPU: full collections landing in a hook; see main.)
-    `setup`/`teardown` keep the wall clock: stopping the display sleeps, off the CPU, until
-    Rich's refresh thread ends, and the training thread waits for that.
+    `setup`/`teardown` keep the wall clock: stopping the display waits, off the CPU, for Rich's
+    refresh thread to end, and the training thread waits for that.
     """
 
     def __init__(self) -> None:

@@ -24,15 +24,14 @@ class SerialWriter:
     A failed write raises once: at the next `submit` if it is known by then, else in `wait`.
     """
 
-    def __init__(self, name: str = "epoch-writes") -> None:
-        self._name = name
+    def __init__(self) -> None:
         self._executor: ThreadPoolExecutor | None = None
         self._pending: list[Future] = []
 
     def submit(self, write: Callable[..., Any], *args: Any) -> None:
         self._collect(block=len(self._pending) >= MAX_PENDING)
         if self._executor is None:  # started here, not in __init__: `wait` stops it
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self._name)
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="epoch-writes")
         self._pending.append(self._executor.submit(write, *args))
 
     def wait(self) -> None:

@@ -27,13 +27,11 @@ class MlflowRunLogger(Logger):
     is joined at exit and polls with a 1 s timeout, up to a second more on every command's exit.
     """
 
-    def __init__(
-        self, client: MlflowClient, run_id: str, writer: SerialWriter | None = None
-    ) -> None:
+    def __init__(self, client: MlflowClient, run_id: str) -> None:
         super().__init__()
         self._client = client
         self._run_id = run_id
-        self.writer = writer if writer is not None else SerialWriter()
+        self.writer = SerialWriter()  # build_trainer hands it to the checkpoints too
 
     @property
     def name(self) -> str:
