@@ -20,6 +20,7 @@ from tests.helpers import (
     VAL_SIZE,
     synthetic_digits,
     tiny_train_args,
+    write_study,
 )
 
 __all__ = ["VAL_SIZE", "synthetic_digits", "tiny_train_args"]
@@ -39,6 +40,19 @@ def tiny_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One sqlite tracking store for the session (creating its tables takes seconds)."""
     return f"sqlite:///{tmp_path_factory.mktemp('mlruns') / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="session")
+def new_study(tmp_path_factory: pytest.TempPathFactory, tiny_data_dir: Path, mlflow_store: str):
+    """`new_study(name, **settings)`: tests.helpers.write_study into a fresh folder, on the
+    synthetic set and the session's store; returns the config's path (its folder holds the
+    study's journal, checkpoints and best config)."""
+
+    def write(name: str, **settings) -> Path:
+        folder = tmp_path_factory.mktemp(name)
+        return write_study(folder, tiny_data_dir, mlflow_store, name, **settings)
+
+    return write
 
 
 @pytest.fixture

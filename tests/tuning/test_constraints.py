@@ -15,7 +15,7 @@ from src.config.tune import TuneConfig
 from src.tune import main
 from src.tuning.constraints import feasibility
 from src.tuning.results import best_trials
-from tests.helpers import load_study, runs_of, write_study
+from tests.helpers import load_study, runs_of
 
 SMALL, LARGE = 784 * 8 + 8 + 8 * 10 + 10, 784 * 64 + 64 + 64 * 10 + 10  # 6370, 50890 params
 GRID = {"name": "grid", "seed": 0}
@@ -30,13 +30,9 @@ def test_a_bound_becomes_value_minus_bound_per_end() -> None:
 
 
 @pytest.fixture(scope="module")
-def single(tmp_path_factory, tiny_data_dir, mlflow_store):
+def single(new_study):
     """Two trials, 8 and 64 hidden units, with params <= 20000: the wide one is infeasible."""
-    tmp_path = tmp_path_factory.mktemp("constrained")
-    path = write_study(
-        tmp_path,
-        tiny_data_dir,
-        mlflow_store,
+    path = new_study(
         "constrained",
         epochs=1,  # these tests read constraints, not accuracy
         search_space=WIDTHS,
@@ -79,13 +75,8 @@ def test_the_parent_run_counts_infeasible_trials_and_trial_runs_say_which(
     assert tags == ["false", "true"]
 
 
-def test_the_summary_says_how_many_trials_were_infeasible(
-    tmp_path, tiny_data_dir, mlflow_store, capsys
-) -> None:
-    path = write_study(
-        tmp_path,
-        tiny_data_dir,
-        mlflow_store,
+def test_the_summary_says_how_many_trials_were_infeasible(new_study, mlflow_store, capsys) -> None:
+    path = new_study(
         "pareto-constrained",
         epochs=1,
         search_space=WIDTHS,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from src.tune import main
-from tests.helpers import load_study, run_in_process, write_study
+from tests.helpers import load_study, run_in_process
 
 SPACE = {
     "model.dropout": {"low": 0.0, "high": 0.5},
@@ -17,13 +17,9 @@ ENTRY = {"model.dropout": 0.1, "model.hidden_dims": [8]}
 
 
 @pytest.fixture(scope="module")
-def warm(tmp_path_factory, tiny_data_dir, mlflow_store):
+def warm(new_study):
     """A 1-trial study with one enqueued entry; the config's path."""
-    tmp_path = tmp_path_factory.mktemp("warm")
-    path = write_study(
-        tmp_path,
-        tiny_data_dir,
-        mlflow_store,
+    path = new_study(
         "warm",
         epochs=1,
         search_space=SPACE,
@@ -50,12 +46,10 @@ def test_resuming_the_study_does_not_enqueue_it_again(warm, capsys) -> None:
 
 
 def test_enqueue_file_starts_a_new_study_from_an_earlier_best_config(
-    warm, tmp_path, tiny_data_dir, mlflow_store, capsys
+    warm, new_study, capsys
 ) -> None:
     best = warm.parent / "best" / "best-warm.yaml"
-    path = write_study(
-        tmp_path, tiny_data_dir, mlflow_store, "warmer", search_space=SPACE, n_trials=1
-    )
+    path = new_study("warmer", search_space=SPACE, n_trials=1)
     words = ["--config", str(path), "--enqueue", str(best), "--train.trainer.max_epochs", "1"]
     assert main(words) == 0
     (trial,) = load_study(path).trials
@@ -65,13 +59,8 @@ def test_enqueue_file_starts_a_new_study_from_an_earlier_best_config(
     assert "data.data_dir" in out  # what the best config sets beyond the search space
 
 
-def test_a_value_outside_the_search_space_exits_2_naming_the_key(
-    tmp_path, tiny_data_dir, mlflow_store, capfd
-) -> None:
-    path = write_study(
-        tmp_path,
-        tiny_data_dir,
-        mlflow_store,
+def test_a_value_outside_the_search_space_exits_2_naming_the_key(new_study, capfd) -> None:
+    path = new_study(
         "warm-refused",
         search_space=SPACE,
         enqueue=[{"model.dropout": 0.9}],
@@ -82,4 +71,4 @@ def test_a_value_outside_the_search_space_exits_2_naming_the_key(
         "error: enqueue[0].model.dropout=0.9 is outside search_space.model.dropout:"
         " a number in [0.0, 0.5]"
     )
-    assert not (tmp_path / "journal.log").exists()
+    assert not (path.parent / "journal.log").exists()

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from src.tune import main
-from tests.helpers import load_study, write_study
+from tests.helpers import load_study
 
 OPTUNA = Path(sys.executable).parent / "optuna"
 
@@ -22,12 +22,9 @@ def optuna_cli(*words: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_the_optuna_cli_reads_a_study_made_by_src_tune(tmp_path, tiny_data_dir, mlflow_store):
+def test_the_optuna_cli_reads_a_study_made_by_src_tune(new_study, mlflow_store):
     space = {"optimizer.lr": {"choices": [1.0e-2, 3.0e-2]}}
-    path = write_study(
-        tmp_path,
-        tiny_data_dir,
-        mlflow_store,
+    path = new_study(
         "cli",
         search_space=space,
         sampler={"name": "grid", "seed": 0},

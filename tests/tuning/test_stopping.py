@@ -16,7 +16,7 @@ from src.config.tune import TuneConfig
 from src.errors import ConfigError
 from src.tune import main
 from src.tuning.stopping import stop_reason
-from tests.helpers import load_study, runs_of, write_study
+from tests.helpers import load_study, runs_of
 
 
 def study_config(**stop) -> TuneConfig:
@@ -73,12 +73,9 @@ def test_stop_with_several_objectives_is_refused_naming_both_keys() -> None:
 
 
 def test_a_study_ends_at_its_target_says_why_and_tags_the_parent_run(
-    tmp_path, tiny_data_dir, mlflow_store, capsys
+    new_study, mlflow_store, capsys
 ) -> None:
-    path = write_study(
-        tmp_path,
-        tiny_data_dir,
-        mlflow_store,
+    path = new_study(
         "stopped",
         search_space={"optimizer.lr": {"low": 1.0e-2, "high": 2.0e-2}},
         n_trials=4,
@@ -94,13 +91,8 @@ def test_a_study_ends_at_its_target_says_why_and_tags_the_parent_run(
 
 
 @pytest.mark.slow
-def test_parallel_workers_each_stop_on_the_shared_storage(
-    tmp_path, tiny_data_dir, mlflow_store
-) -> None:
-    path = write_study(
-        tmp_path,
-        tiny_data_dir,
-        mlflow_store,
+def test_parallel_workers_each_stop_on_the_shared_storage(new_study, mlflow_store) -> None:
+    path = new_study(
         "stopped-parallel",
         search_space={"optimizer.lr": {"low": 1.0e-2, "high": 2.0e-2}},
         n_trials=8,

@@ -12,18 +12,14 @@ from optuna.trial import TrialState
 
 from src.tune import main
 from src.tuning.study import StudyFailed
-from tests.helpers import load_study, run_in_process, runs_of, write_study
+from tests.helpers import load_study, run_in_process, runs_of
 
 
 @pytest.fixture(scope="module")
-def pruned_study(tmp_path_factory, tiny_data_dir, mlflow_store) -> Path:
+def pruned_study(new_study) -> Path:
     """Two grid trials; the threshold pruner stops the one whose tiny learning rate leaves
     val/acc near chance after epoch 0. The best config is then retrained and tested."""
-    tmp_path = tmp_path_factory.mktemp("pruned")
-    path = write_study(
-        tmp_path,
-        tiny_data_dir,
-        mlflow_store,
+    path = new_study(
         "pruned",
         search_space={"optimizer.lr": {"choices": [1.0e-6, 1.0e-2]}},
         sampler={"name": "grid", "seed": 0},
@@ -95,9 +91,9 @@ def test_the_best_trial_is_exported_as_a_config_that_trains(pruned_study, mlflow
     assert retrained.data.metrics["test/acc"] > 0.5
 
 
-def test_rerunning_a_study_resumes_it_up_to_the_new_n_trials(tmp_path, tiny_data_dir, mlflow_store):
+def test_rerunning_a_study_resumes_it_up_to_the_new_n_trials(new_study, mlflow_store):
     space = {"model.dropout": {"low": 0.0, "high": 0.5}}
-    path = write_study(tmp_path, tiny_data_dir, mlflow_store, "resumed", search_space=space)
+    path = new_study("resumed", search_space=space)
     assert main(["--config", str(path), "--n-trials", "1"]) == 0
     assert main(["--config", str(path), "--n-trials", "2"]) == 0
     trials = load_study(path).trials
@@ -110,19 +106,14 @@ def test_rerunning_a_study_resumes_it_up_to_the_new_n_trials(tmp_path, tiny_data
     )
 
 
-def test_a_combination_the_schema_rejects_fails_only_that_trial(
-    tmp_path, tiny_data_dir, mlflow_store
-):
+def test_a_combination_the_schema_rejects_fails_only_that_trial(new_study, mlflow_store):
     # Each value is valid on its own (so the study starts); mse with label smoothing is not.
     space = {
         "model.loss": {"choices": ["cross_entropy", "mse"]},
         "model.label_smoothing": {"choices": [0.0, 0.1]},
     }
     grid = {"name": "grid", "seed": 0}
-    path = write_study(
-        tmp_path,
-        tiny_data_dir,
-        mlflow_store,
+    path = new_study(
         "rejected",
         search_space=space,
         sampler=grid,
@@ -152,25 +143,22 @@ def test_a_combination_the_schema_rejects_fails_only_that_trial(
     ids=["unknown-choices", "a-bad-choice", "bad-low-end", "bad-int-low-end"],
 )
 def test_a_value_the_schema_rejects_is_refused_before_any_trial(
-    space, says, tmp_path, tiny_data_dir, mlflow_store, capfd
+    new_study, space, says, mlflow_store, capfd
 ):
-    path = write_study(tmp_path, tiny_data_dir, mlflow_store, "refused", search_space=space)
+    path = new_study("refused", search_space=space)
     code, _, err = run_in_process(main, ["--config", str(path)], capfd)
     assert code == 2
     (line,) = err.strip().splitlines()
     assert line.startswith("error: search_space.")
     for fragment in (*says, "rejected by the training schema"):
         assert fragment in line
-    assert not (tmp_path / "journal.log").exists()  # no study, no trial
+    assert not (path.parent / "journal.log").exists()  # no study, no trial
     assert runs_of(mlflow_store, "refused", "study") == []
 
 
-def test_a_nan_loss_fails_the_trial_with_the_reason(tmp_path, tiny_data_dir, mlflow_store):
+def test_a_nan_loss_fails_the_trial_with_the_reason(new_study, mlflow_store):
     space = {"optimizer.lr": {"choices": [1.0e6]}}
-    path = write_study(
-        tmp_path,
-        tiny_data_dir,
-        mlflow_store,
+    path = new_study(
         "diverged",
         search_space=space,
         sampler={"name": "grid", "seed": 0},
@@ -189,13 +177,11 @@ def test_a_nan_loss_fails_the_trial_with_the_reason(tmp_path, tiny_data_dir, mlf
 
 
 def test_an_invocation_whose_trials_all_fail_exits_1_with_the_reasons_counted(
-    tmp_path, tiny_data_dir, mlflow_store, capfd
+    new_study, mlflow_store, capfd
 ):
     space = {"optimizer.lr": {"choices": [1.0e6, 2.0e6]}}
     grid = {"name": "grid", "seed": 0}
-    path = write_study(
-        tmp_path, tiny_data_dir, mlflow_store, "allfail", search_space=space, sampler=grid
-    )
+    path = new_study("allfail", search_space=space, sampler=grid)
     words = ["--config", str(path), "--train.optimizer.name", "sgd", "--n-trials", "2"]
     code, _, err = run_in_process(main, words, capfd)
     assert code == 1
@@ -210,12 +196,10 @@ def test_an_invocation_whose_trials_all_fail_exits_1_with_the_reasons_counted(
 
 @pytest.mark.slow
 def test_two_worker_processes_share_the_journal_without_lost_or_duplicated_trials(
-    tmp_path, tiny_data_dir, mlflow_store
+    new_study, mlflow_store
 ):
     space = {"optimizer.lr": {"low": 1.0e-3, "high": 1.0e-1, "log": True}}
-    path = write_study(
-        tmp_path, tiny_data_dir, mlflow_store, "parallel", search_space=space, n_trials=4
-    )
+    path = new_study("parallel", search_space=space, n_trials=4)
     assert main(["--config", str(path), "--n-jobs", "2"]) == 0
     finished = [t for t in load_study(path).trials if t.state == TrialState.COMPLETE]
     assert len(finished) == 4
@@ -224,14 +208,9 @@ def test_two_worker_processes_share_the_journal_without_lost_or_duplicated_trial
     assert len(runs_of(mlflow_store, "parallel", "study")) == 1
 
 
-def test_a_multi_objective_study_prints_the_pareto_front(
-    tmp_path, tiny_data_dir, mlflow_store, capsys
-):
+def test_a_multi_objective_study_prints_the_pareto_front(new_study, mlflow_store, capsys):
     space = {"model.hidden_dims": {"choices": [[8], [32]]}}
-    path = write_study(
-        tmp_path,
-        tiny_data_dir,
-        mlflow_store,
+    path = new_study(
         "pareto",
         search_space=space,
         objectives=["val_acc", "param_count"],
