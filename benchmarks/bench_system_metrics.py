@@ -22,7 +22,6 @@ take minutes.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import statistics
 import tempfile
@@ -32,11 +31,9 @@ from pathlib import Path
 import lightning.pytorch as L
 
 from benchmarks.bar_cost import threads_cpu_s
-from benchmarks.bench_training import EpochTimer, machine, summarise
+from benchmarks.bench_training import EpochTimer, machine, prepared_datamodule, summarise
 from src.config.parsing import parse_train_config
 from src.config.tracking import MlflowConfig
-from src.data.datamodule import MNISTDataModule
-from src.runtime.threads import configure_threads
 from src.stats.intervals import t_interval
 from src.tracking.logger import MlflowRunLogger
 from src.tracking.runs import tracked_run
@@ -193,13 +190,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results-system.json")
     args = parser.parse_args()
     reps, epochs = (2, 2) if args.quick else (args.reps, args.epochs)
-    configure_threads(1)
-    datamodule = MNISTDataModule(val_size=5000)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    # What the commands do after their imports (src/runtime/process.py importing_libraries): a
-    # full collection over the libraries' objects (0.2 s) would otherwise land in timed fits.
-    gc.freeze()
+    datamodule = prepared_datamodule()
     results: dict = {"machine": machine()}
     with tempfile.TemporaryDirectory() as store:
         client = use_store(f"sqlite:///{store}/mlflow.db")

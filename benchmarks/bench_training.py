@@ -314,6 +314,18 @@ def markdown(results: dict) -> str:
     return "\n".join(rows)
 
 
+def prepared_datamodule() -> MNISTDataModule:
+    """One torch thread and the default data in memory, the libraries' objects frozen as the
+    commands freeze them after their imports (src/runtime/process.py importing_libraries): a
+    full collection over those objects (0.2 s) would otherwise land in timed fits."""
+    configure_threads(1)
+    datamodule = MNISTDataModule(val_size=5000)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    gc.freeze()
+    return datamodule
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=5)
@@ -326,13 +338,7 @@ def main() -> None:
     wanted = set(args.only or ["raw", "per_sample", "mlflow", "time_to_98", "cold_start"])
     if args.quick:
         wanted.discard("time_to_98")
-    configure_threads(1)
-    datamodule = MNISTDataModule(val_size=5000)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    # What the commands do after their imports (src/runtime/process.py importing_libraries): a
-    # full collection over the libraries' objects (0.2 s) would otherwise land in timed fits.
-    gc.freeze()
+    datamodule = prepared_datamodule()
     results: dict = {"machine": machine()}
 
     def ours(dm, seed):
