@@ -8,7 +8,10 @@ sides alike; the range is min-max):
      default shows the progress bar there) and piped (the default prints one line per epoch).
      Both validate every epoch; the command also checkpoints, logs to MLflow and tests at the end.
      Also side by side (benchmarks/side_by_side.py): both processes at once, one vCPU each, so
-     that the machine's slow and fast spells hit both sides alike.
+     that the machine's slow and fast spells hit both sides alike; and, side by side the same
+     way, split at Lightning's own loop (benchmarks/lightning_loop.py, the raw loop's work in the
+     smallest Trainer): Lightning's loop vs the raw loop (the framework's floor) and the default
+     command vs Lightning's loop (what the project adds).
   2. the progress bar's cost per epoch: the default in a pseudo-terminal (bar) and piped (epoch
      log) vs `--trainer.enable_progress_bar false`, per epoch as in 1; and, with less noise,
      inside one process in a pseudo-terminal (benchmarks/bar_cost.py): epochs with the bar vs
@@ -84,6 +87,10 @@ class Commands:
     def raw(epochs: int) -> list[str]:
         return [sys.executable, "-m", "benchmarks.raw_loop", f"--epochs={epochs}"]
 
+    @staticmethod
+    def lightning(epochs: int) -> list[str]:
+        return [sys.executable, "-m", "benchmarks.lightning_loop", f"--epochs={epochs}"]
+
     def last_run_timings(self) -> dict[str, float]:
         client = MlflowClient(self.store)
         experiment = client.get_experiment_by_name("mnist-mlp")
@@ -139,15 +146,34 @@ def ratio_row(
     name: str,
     ours: list[float],
     theirs: list[float],
-    target: float,
+    target: float | None,
     method: str = "",
     epochs: int | None = None,
 ) -> dict:
-    """One row; `epochs`: those of the commands it times, when not the run's."""
+    """One row; `target` None: a row that explains another; `epochs`: those of the commands it
+    times, when not the run's."""
     ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
     return {"name": name, "ours_s": spread(ours), "theirs_s": spread(theirs),
             "ratio": spread(ratios), "target": target, "method": method,
             **({"epochs": epochs} if epochs is not None else {})}  # fmt: skip
+
+
+def side_by_side_rows(s: dict[str, list[float]], epochs: int) -> list[dict]:
+    """The default command against the raw loop, split in two at Lightning's own loop: what the
+    framework costs by itself and what the project adds on top (no target of their own)."""
+    pairs = {
+        "default_raw": ("the default command vs the raw loop", TARGETS["per_epoch"]),
+        "lightning_raw": ("Lightning's own loop (benchmarks/lightning_loop.py) vs the raw loop:"
+                          " the framework's floor", None),
+        "default_lightning": ("the default command vs Lightning's own loop: what the project"
+                              " adds", None),
+    }  # fmt: skip
+    return [
+        ratio_row(f"per epoch side by side (both at once, one vCPU each, piped; the second's"
+                  f" epochs inside the first's epochs 2..N), {what}", s[f"side_{key}"],
+                  s[f"side_{key}_baseline"], target, epochs=epochs)
+        for key, (what, target) in pairs.items()
+    ]  # fmt: skip
 
 
 def bench(reps: int, epochs: int, code: Path = ROOT) -> dict:
@@ -171,10 +197,15 @@ def bench(reps: int, epochs: int, code: Path = ROOT) -> dict:
                     add(f"{side}_{mode}_printed", printed_s)
             if cpus is not None:  # each side on each vCPU in turn
                 pinned = cpus if rep % 2 == 0 else (cpus[1], cpus[0])
-                command = c.train(max(epochs, SIDE_BY_SIDE_EPOCHS))
-                mine, theirs = side_by_side(command, Commands.raw, pinned, code, ROOT)
-                add("side_default", mine)
-                add("side_raw", theirs)
+                n = max(epochs, SIDE_BY_SIDE_EPOCHS)
+                for key, (ours, theirs, cwd) in {
+                    "default_raw": (c.train(n), Commands.raw, code),
+                    "lightning_raw": (Commands.lightning(n), Commands.raw, ROOT),
+                    "default_lightning": (c.train(n), Commands.lightning, code),
+                }.items():
+                    mine, baseline = side_by_side(ours, theirs, pinned, cwd, ROOT)
+                    add(f"side_{key}", mine)
+                    add(f"side_{key}_baseline", baseline)
             add("quiet", per_epoch(lambda n: c.train(n, *quiet), epochs, False, code)[0])
             floor.append(wall(FLOOR, tty=False))
             whole = wall(c.train(1), tty=False, cwd=code)
@@ -192,11 +223,7 @@ def bench(reps: int, epochs: int, code: Path = ROOT) -> dict:
                   " checkpoints), default command vs raw loop,"
                   " piped", s["default_pipe_printed"], s["raw_pipe_printed"],
                   TARGETS["per_epoch"]),
-        *([ratio_row("per epoch side by side, one vCPU each: the default command and the raw"
-                      " loop at once, pinned, piped; the raw epochs inside the command's epochs"
-                      " 2..N", s["side_default"], s["side_raw"], TARGETS["per_epoch"],
-                      epochs=max(epochs, SIDE_BY_SIDE_EPOCHS))]
-          if cpus is not None else []),
+        *(side_by_side_rows(s, max(epochs, SIDE_BY_SIDE_EPOCHS)) if cpus is not None else []),
         ratio_row("progress bar: default in a pseudo-terminal vs enable_progress_bar=false",
                   s["default_tty"], s["quiet"], TARGETS["bar"], walls),
         ratio_row("epoch log: default piped vs enable_progress_bar=false",
@@ -232,6 +259,10 @@ def bench(reps: int, epochs: int, code: Path = ROOT) -> dict:
     }
 
 
+def target_text(target: float | None) -> str:
+    return "–" if target is None else f"≤ {target:.2f}×"
+
+
 def markdown(results: dict) -> str:
     lines = ["| what | ours (median, range) | baseline | ratio (median, range) | target |",
              "|---|---|---|---|---|"]  # fmt: skip
@@ -240,7 +271,7 @@ def markdown(results: dict) -> str:
         lines.append(
             f"| {r['name']} | {o['median']:.2f} s ({o['range'][0]:.2f}–{o['range'][1]:.2f}) "
             f"| {t['median']:.2f} s | {q['median']:.3f}× ({q['range'][0]:.3f}–{q['range'][1]:.3f})"
-            f" | ≤ {r['target']:.2f}× |"
+            f" | {target_text(r['target'])} |"
         )
     a = results.get("bar_accounted")
     if a is not None:

@@ -106,7 +106,9 @@ def command_rows(results: dict) -> Iterator[tuple[str, str, str]]:
         yield (
             label,
             ratio(row["ratio"]),
-            f"≤ {target:.2f}× {verdict(row['ratio']['median'], target)}",
+            "– (splits the row above)"
+            if target is None
+            else f"≤ {target:.2f}× {verdict(row['ratio']['median'], target)}",
         )
     a = results.get("bar_accounted")
     if a:

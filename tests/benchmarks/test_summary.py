@@ -67,3 +67,16 @@ def test_a_quick_run_leaves_out_its_wall_difference_rows(tmp_path, monkeypatch) 
         table = summary.table()
         assert ("default command vs raw loop, piped" in table) is shown
         assert "per epoch as each process times its epochs" in table
+
+
+def test_a_row_without_a_target_says_so_and_gets_no_verdict(tmp_path, monkeypatch) -> None:
+    floor = {
+        "name": "per epoch side by side: Lightning's own loop and the raw loop",
+        "ratio": {"median": 1.15, "range": [1.1, 1.2]},
+        "target": None,
+        "epochs": 5,
+    }
+    write_results(tmp_path, monkeypatch, command={**COMMAND, "rows": [floor]})
+    (line,) = [line for line in summary.table().splitlines() if "Lightning's own loop" in line]
+    assert "(whole processes, 5 epochs, 1 repetitions)" in line
+    assert line.endswith("| 1.15× (1.10–1.20) | – (splits the row above) |")
