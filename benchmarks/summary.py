@@ -106,7 +106,7 @@ def command_rows(results: dict) -> Iterator[tuple[str, str, str]]:
         yield (
             label,
             ratio(row["ratio"]),
-            "– (splits the row above)"
+            "– (a factor of the default-vs-raw side-by-side row)"
             if target is None
             else f"≤ {target:.2f}× {verdict(row['ratio']['median'], target)}",
         )
