@@ -136,7 +136,7 @@ def build_trainer(
         **options,
         logger=logger if logger is not None else False,
         callbacks=[*build_callbacks(cfg, checkpoint_dir), *extra_callbacks],
-        log_every_n_steps=1,  # only epoch-level metrics are logged; no per-step cost
+        log_every_n_steps=0,  # metrics are logged per epoch: no step-level collection every step
         enable_model_summary=False,
         plugins=[SerialCheckpointIO(writer)],
     )
