@@ -158,21 +158,24 @@ def ratio_row(
             **({"epochs": epochs} if epochs is not None else {})}  # fmt: skip
 
 
+# The side-by-side pairs, (ours, theirs, what the row says, target): the default command against
+# the raw loop, split in two at Lightning's own loop: what the framework costs by itself and what
+# the project adds on top (those two have no target of their own).
+SIDE_BY_SIDE_PAIRS = (
+    ("default", "raw", "the default command vs the raw loop", TARGETS["per_epoch"]),
+    ("lightning", "raw", "Lightning's own loop (benchmarks/lightning_loop.py) vs the raw loop:"
+                         " the framework's floor", None),
+    ("default", "lightning", "the default command vs Lightning's own loop: what the project"
+                             " adds", None),
+)  # fmt: skip
+
+
 def side_by_side_rows(s: dict[str, list[float]], epochs: int) -> list[dict]:
-    """The default command against the raw loop, split in two at Lightning's own loop: what the
-    framework costs by itself and what the project adds on top (no target of their own)."""
-    pairs = {
-        "default_raw": ("the default command vs the raw loop", TARGETS["per_epoch"]),
-        "lightning_raw": ("Lightning's own loop (benchmarks/lightning_loop.py) vs the raw loop:"
-                          " the framework's floor", None),
-        "default_lightning": ("the default command vs Lightning's own loop: what the project"
-                              " adds", None),
-    }  # fmt: skip
     return [
         ratio_row(f"per epoch side by side (both at once, one vCPU each, piped; the second's"
-                  f" epochs inside the first's epochs 2..N), {what}", s[f"side_{key}"],
-                  s[f"side_{key}_baseline"], target, epochs=epochs)
-        for key, (what, target) in pairs.items()
+                  f" epochs inside the first's epochs 2..N), {what}", s[f"side_{ours}_{theirs}"],
+                  s[f"side_{ours}_{theirs}_baseline"], target, epochs=epochs)
+        for ours, theirs, what, target in SIDE_BY_SIDE_PAIRS
     ]  # fmt: skip
 
 
@@ -198,14 +201,13 @@ def bench(reps: int, epochs: int, code: Path = ROOT) -> dict:
             if cpus is not None:  # each side on each vCPU in turn
                 pinned = cpus if rep % 2 == 0 else (cpus[1], cpus[0])
                 n = max(epochs, SIDE_BY_SIDE_EPOCHS)
-                for key, (ours, theirs, cwd) in {
-                    "default_raw": (c.train(n), Commands.raw, code),
-                    "lightning_raw": (Commands.lightning(n), Commands.raw, ROOT),
-                    "default_lightning": (c.train(n), Commands.lightning, code),
-                }.items():
-                    mine, baseline = side_by_side(ours, theirs, pinned, cwd, ROOT)
-                    add(f"side_{key}", mine)
-                    add(f"side_{key}_baseline", baseline)
+                sides = {"default": (c.train(n), code), "lightning": (Commands.lightning(n), ROOT)}
+                baselines = {"raw": Commands.raw, "lightning": Commands.lightning}
+                for ours, theirs, _, _ in SIDE_BY_SIDE_PAIRS:
+                    command, cwd = sides[ours]
+                    mine, baseline = side_by_side(command, baselines[theirs], pinned, cwd, ROOT)
+                    add(f"side_{ours}_{theirs}", mine)
+                    add(f"side_{ours}_{theirs}_baseline", baseline)
             add("quiet", per_epoch(lambda n: c.train(n, *quiet), epochs, False, code)[0])
             floor.append(wall(FLOOR, tty=False))
             whole = wall(c.train(1), tty=False, cwd=code)
