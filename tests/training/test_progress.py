@@ -4,15 +4,25 @@ without a bar, lines or Lightning's info lines."""
 
 from __future__ import annotations
 
+import io
 import logging
+import time
 from types import SimpleNamespace
 
 import pytest
 import torch
+from lightning.pytorch.callbacks.progress.rich_progress import CustomProgress
+from rich.console import Console
 
 from src.models.classifier import MLPClassifier
 from src.models.metrics import StageMetrics
-from src.training.progress import LiveMetricsProgressBar, progress_callbacks, running_train_metrics
+from src.training.progress import (
+    LiveMetricsProgressBar,
+    WakeOnStop,
+    progress_callbacks,
+    running_train_metrics,
+    wake_on_stop,
+)
 from tests.helpers import tiny_train_args
 
 
@@ -90,8 +100,6 @@ def test_quiet_mode_holds_after_mlflow_pytorch_imported_standalone_pytorch_light
 def train_and_watch(data_dir, tmp_path, monkeypatch, capsys, *extra: str):
     """A tiny run without the progress setting in its words, plus `extra`: (what the bar drew,
     the epoch lines printed on stdout)."""
-    from rich.console import Console
-
     from src.config.parsing import parse_train_config
     from src.training.run import run_training
 
@@ -148,11 +156,6 @@ def test_the_bar_is_the_default_in_a_terminal_and_the_setting_forces_either_way(
 
 def started_progress(refreshes_per_s: float):
     """Lightning's own Rich progress display, started as its bar starts it, into a string."""
-    import io
-
-    from lightning.pytorch.callbacks.progress.rich_progress import CustomProgress
-    from rich.console import Console
-
     console = Console(file=io.StringIO(), force_terminal=True, width=80)
     progress = CustomProgress(
         auto_refresh=True, refresh_per_second=refreshes_per_s, console=console
@@ -162,10 +165,6 @@ def started_progress(refreshes_per_s: float):
 
 
 def test_the_bar_stops_without_waiting_out_its_refresh_threads_sleep() -> None:
-    import time
-
-    from src.training.progress import WakeOnStop, wake_on_stop
-
     progress = started_progress(refreshes_per_s=0.01)  # Lightning's thread: 100 s sleeps
     lightnings = progress.live._refresh_thread
     wake_on_stop(progress)
@@ -177,10 +176,6 @@ def test_the_bar_stops_without_waiting_out_its_refresh_threads_sleep() -> None:
 
 
 def test_the_swapped_refresh_thread_still_redraws_when_asked() -> None:
-    import time
-
-    from src.training.progress import wake_on_stop
-
     progress = started_progress(refreshes_per_s=50)
     wake_on_stop(progress)
     redraws = []
